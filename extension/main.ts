@@ -1,0 +1,57 @@
+import * as vscode from 'vscode';
+import type { SidestreamApi } from './api';
+import { registerCommands } from './commands';
+import { sidecarSettings } from './config';
+import { discoveryFilePath } from './discovery';
+import { SidecarManager } from './sidecarManager';
+import { SidecarStatusBar } from './statusBar';
+
+let manager: SidecarManager | undefined;
+
+export function activate(context: vscode.ExtensionContext): SidestreamApi {
+  const channel = vscode.window.createOutputChannel('Sidestream', { log: true });
+  const statusBar = new SidecarStatusBar();
+  const discoveryPath = discoveryFilePath();
+  manager = new SidecarManager({
+    sidecarScript: vscode.Uri.joinPath(context.extensionUri, 'dist', 'sidecar.js').fsPath,
+    channel,
+    statusBar,
+    discoveryPath,
+  });
+  const sidecar = manager;
+
+  context.environmentVariableCollection.description = 'Lets programs in this terminal find the Sidestream sidecar';
+  context.environmentVariableCollection.persistent = false;
+  context.environmentVariableCollection.replace('SIDESTREAM_DISCOVERY_FILE', discoveryPath);
+
+  context.subscriptions.push(
+    channel,
+    statusBar,
+    sidecar,
+    ...registerCommands(sidecar, channel),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (sidecarSettings.some((key) => event.affectsConfiguration(key))) {
+        channel.info('sidecar settings changed; restarting the sidecar');
+        void sidecar.restart();
+      }
+    }),
+  );
+  sidecar.start();
+
+  return {
+    get state() {
+      return sidecar.state;
+    },
+    onDidChangeState: sidecar.onDidChangeState,
+    whenReady: (timeoutMs) => sidecar.whenReady(timeoutMs),
+    sidecarPid: () => sidecar.pid,
+    getInfo: async () => (await sidecar.client()).getInfo(),
+    statusBarText: () => statusBar.text,
+    discoveryFilePath: () => discoveryPath,
+  };
+}
+
+export async function deactivate(): Promise<void> {
+  await manager?.stop();
+  manager = undefined;
+}
