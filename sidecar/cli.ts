@@ -99,7 +99,7 @@ export interface ListenAddress {
 
 /** Parses `host:port` or `[v6]:port`; port 0 asks the OS for a free port. */
 export function parseListenAddress(text: string): ListenAddress {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text);
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) {
     throw new UsageError(`--listen expects HOST:PORT such as 127.0.0.1:0 or [::1]:50051; got "${text}".`);
