@@ -18,5 +18,5 @@ function run(command, args) {
 
 mkdirSync(join(root, 'out'), { recursive: true });
 run(process.execPath, [join(root, 'scripts', 'build.mjs'), '--production']);
-run(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--out', out]);
+run(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package', '--no-dependencies', '--no-rewrite-relative-links', '--out', out]);
 run(process.execPath, [join(root, 'node_modules', '@vscode', 'vsce', 'vsce'), 'ls', '--no-dependencies']);
