@@ -12,8 +12,8 @@ const steps = [
   { name: 'generated code is current', args: ['run', 'gen:check'] },
   { name: 'type check', args: ['run', 'typecheck'] },
   { name: 'package', args: ['run', 'package'] },
-  { name: 'unit', args: ['run', 'test:unit', '--', '--test-reporter=spec'], counts: true },
-  { name: 'integration', args: ['run', 'test:integration', '--', '--test-reporter=spec'], counts: true },
+  { name: 'unit', args: ['run', 'test:unit'], counts: true },
+  { name: 'integration', args: ['run', 'test:integration'], counts: true },
   { name: 'end to end', args: ['run', 'test:e2e'], counts: true },
 ];
 
