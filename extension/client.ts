@@ -1,4 +1,14 @@
-import { type CallOptions, credentials, type Interceptor, InterceptingCall, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  type CallOptions,
+  type ChannelCredentials,
+  type Client,
+  type ClientOptions,
+  credentials,
+  type Interceptor,
+  InterceptingCall,
+  Metadata,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '../proto/gen/grpc/health/v1/health';
 import { type GetInfoResponse, SidecarServiceClient } from '../proto/gen/sidestream/v1/sidecar';
 
@@ -22,17 +32,32 @@ export function bearerTokenInterceptor(token: string): Interceptor {
     });
 }
 
-const deadline = (ms: number): CallOptions => ({ deadline: Date.now() + ms });
+export const deadline = (ms: number): CallOptions => ({ deadline: Date.now() + ms });
+
+/** The constructor of a generated grpc-js service client (ts-proto, outputServices=grpc-js). */
+export type ServiceClientConstructor<C extends Client> = new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>) => C;
 
 /** Typed, promise-based clients for one sidecar. */
 export class SidecarClient {
   private readonly health: HealthClient;
   private readonly sidecar: SidecarServiceClient;
+  private readonly options: Partial<ClientOptions>;
+  private readonly serviceClients = new Map<ServiceClientConstructor<Client>, Client>();
 
   constructor(readonly address: string, token: string) {
-    const options = { ...channelOptions, interceptors: [bearerTokenInterceptor(token)] };
-    this.health = new HealthClient(address, credentials.createInsecure(), options);
-    this.sidecar = new SidecarServiceClient(address, credentials.createInsecure(), options);
+    this.options = { ...channelOptions, interceptors: [bearerTokenInterceptor(token)] };
+    this.health = this.service(HealthClient);
+    this.sidecar = this.service(SidecarServiceClient);
+  }
+
+  /** The generated client of one of the sidecar's services, made once per sidecar, with the token on every call. */
+  service<C extends Client>(constructor: ServiceClientConstructor<C>): C {
+    let client = this.serviceClients.get(constructor);
+    if (!client) {
+      client = new constructor(this.address, credentials.createInsecure(), this.options);
+      this.serviceClients.set(constructor, client);
+    }
+    return client as C;
   }
 
   /** Resolves when the sidecar reports SERVING; rejects with the gRPC error otherwise. */
@@ -55,7 +80,7 @@ export class SidecarClient {
   }
 
   close(): void {
-    this.health.close();
-    this.sidecar.close();
+    for (const client of this.serviceClients.values()) client.close();
+    this.serviceClients.clear();
   }
 }
