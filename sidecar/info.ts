@@ -5,6 +5,7 @@ import { version } from './version';
 export interface InfoSource {
   address: () => string;
   tools: () => Promise<{ ffmpeg: ResolvedTool; ffprobe: ResolvedTool }>;
+  hwaccels: () => Promise<string[]>;
   capabilities: () => string[];
 }
 
@@ -13,8 +14,8 @@ const toToolInfo = (tool: ResolvedTool): ToolInfo => ({ ...tool });
 export function sidecarService(source: InfoSource): SidecarServiceServer {
   return {
     getInfo: (_call, callback) => {
-      source.tools().then(
-        ({ ffmpeg, ffprobe }) => {
+      Promise.all([source.tools(), source.hwaccels()]).then(
+        ([{ ffmpeg, ffprobe }, hwaccels]) => {
           const info: GetInfoResponse = {
             version,
             pid: process.pid,
@@ -25,6 +26,7 @@ export function sidecarService(source: InfoSource): SidecarServiceServer {
             capabilities: source.capabilities(),
             runtimeVersion: process.version,
             platform: `${process.platform}-${process.arch}`,
+            hwaccels,
           };
           callback(null, info);
         },

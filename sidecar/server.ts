@@ -1,16 +1,22 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthService } from '../proto/gen/grpc/health/v1/health';
 import { SidecarServiceService } from '../proto/gen/sidestream/v1/sidecar';
+import { StreamsServiceService } from '../proto/gen/sidestream/v1/streams';
 import { bearerAuthInterceptor } from './auth';
 import { type ListenAddress } from './cli';
 import { HealthRegistry, ServingStatus } from './health';
 import { sidecarService } from './info';
-import { type ResolvedTool, type ToolSettings, resolveTools } from './tools';
+import { StreamRegistry } from './media/registry';
+import { streamsService } from './media/service';
+import type { Platform } from './media/types';
+import { readHwaccels, type ResolvedTool, type ToolSettings, resolveTools } from './tools';
 
 /** Frames and model chunks travel in messages larger than grpc-js's 4 MiB default. */
 export const maxMessageBytes = 64 * 1024 * 1024;
 
-export const capabilities = ['health', 'info'];
+export const capabilities = ['health', 'info', 'streams'];
+
+export const platform: Platform = process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux';
 
 export interface SidecarServer {
   address: string;
@@ -38,14 +44,25 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
   });
   const health = new HealthRegistry();
   let address = '';
-  // Resolved once in the background; GetInfo waits for it.
+  // Resolved once in the background; calls that need them wait for it.
   const tools: Promise<{ ffmpeg: ResolvedTool; ffprobe: ResolvedTool }> = resolveTools(options.tools, options.env);
+  let resolved: { ffmpeg: ResolvedTool; ffprobe: ResolvedTool } | undefined;
+  void tools.then((value) => (resolved = value));
+  const hwaccels = tools.then(({ ffmpeg }) => (ffmpeg.path && !ffmpeg.error ? readHwaccels(ffmpeg.path) : []));
+  const mediaTools = {
+    ffmpeg: () => (resolved?.ffmpeg.error ? '' : (resolved?.ffmpeg.path ?? '')),
+    ffprobe: () => (resolved?.ffprobe.error ? '' : (resolved?.ffprobe.path ?? '')),
+    platform,
+    ready: tools,
+  };
+  const streams = new StreamRegistry(mediaTools);
 
   server.addService(HealthService, health.implementation);
   server.addService(
     SidecarServiceService,
-    sidecarService({ address: () => address, tools: () => tools, capabilities: () => capabilities }),
+    sidecarService({ address: () => address, tools: () => tools, hwaccels: () => hwaccels, capabilities: () => capabilities }),
   );
+  server.addService(StreamsServiceService, streamsService(streams, mediaTools));
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(formatAddress(options.listen.host, options.listen.port), ServerCredentials.createInsecure(), (error, boundPort) =>
@@ -55,6 +72,7 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
   address = formatAddress(options.listen.host, port);
   health.set('', ServingStatus.SERVING);
   health.set('sidestream.v1.SidecarService', ServingStatus.SERVING);
+  health.set('sidestream.v1.StreamsService', ServingStatus.SERVING);
 
   return {
     address,
@@ -62,6 +80,8 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     shutdown: (graceMs) =>
       new Promise<void>((resolve) => {
         health.shutDown();
+        // Subscribers' calls end with the streams; their ffmpeg processes exit.
+        void streams.closeAll();
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();

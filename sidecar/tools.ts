@@ -154,3 +154,13 @@ export async function resolveTools(settings: ToolSettings, env: NodeJS.ProcessEn
   const ffprobe = await resolveTool('ffprobe', settings, env, ffmpeg);
   return { ffmpeg, ffprobe };
 }
+
+/** The hardware acceleration methods an ffmpeg was built with (`ffmpeg -hwaccels`). */
+export async function readHwaccels(ffmpegPath: string): Promise<string[]> {
+  const run = await captureOutput(ffmpegPath, ['-hide_banner', '-hwaccels']);
+  if (run.code !== 0) return [];
+  return run.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.endsWith(':'));
+}

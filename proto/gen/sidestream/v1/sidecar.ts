@@ -77,6 +77,11 @@ export interface GetInfoResponse {
   runtimeVersion: string;
   /** The operating system and architecture, e.g. "linux-x64". */
   platform: string;
+  /**
+   * The hardware decoders the resolved ffmpeg was built with (`ffmpeg -hwaccels`),
+   * e.g. "cuda", "vaapi"; whether a device is present shows when a stream starts.
+   */
+  hwaccels: string[];
 }
 
 function createBaseGetInfoRequest(): GetInfoRequest {
@@ -275,6 +280,7 @@ function createBaseGetInfoResponse(): GetInfoResponse {
     capabilities: [],
     runtimeVersion: "",
     platform: "",
+    hwaccels: [],
   };
 }
 
@@ -306,6 +312,9 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     }
     if (message.platform !== "") {
       writer.uint32(74).string(message.platform);
+    }
+    for (const v of message.hwaccels) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -395,6 +404,14 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
             message.platform = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.hwaccels.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -428,6 +445,9 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
         ? globalThis.String(object.runtime_version)
         : "",
       platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      hwaccels: globalThis.Array.isArray(object?.hwaccels)
+        ? object.hwaccels.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -460,6 +480,9 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     if (message.platform !== "") {
       obj.platform = message.platform;
     }
+    if (message.hwaccels?.length) {
+      obj.hwaccels = message.hwaccels;
+    }
     return obj;
   },
 
@@ -481,6 +504,7 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     message.capabilities = object.capabilities?.map((e) => e) || [];
     message.runtimeVersion = object.runtimeVersion ?? "";
     message.platform = object.platform ?? "";
+    message.hwaccels = object.hwaccels?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,186 @@
+import type { ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { spawnTracked } from '../processes';
+import { type FrameSplitter, jpegFrameSplitter, rawFrameSplitter } from './frameSplitter';
+import { frameByteLength, outputLabel, type ResolvedOutput } from './ffmpegArgs';
+import { isShowinfoLine, type ShowinfoLine, ShowinfoMatcher, ShowinfoReader } from './showinfo';
+import type { FrameFormatName } from './types';
+
+export interface DecoderFrame {
+  outputIndex: number;
+  /** showinfo's frame number n on this output, from 0 at the decoder's start. */
+  n: number;
+  /** NaN when the frame has no timestamp. */
+  ptsUs: number;
+  /** Byte position of the frame's packet in the input; -1 when unknown. */
+  inputPosition: number;
+  decodedAtUs: number;
+  width: number;
+  height: number;
+  format: FrameFormatName;
+  data: Buffer;
+}
+
+export interface DecoderExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Whether we asked it to stop. */
+  stopped: boolean;
+  /** The last lines ffmpeg wrote to stderr (not the per-frame lines). */
+  stderrTail: string[];
+  framesOut: number;
+}
+
+export interface DecoderEvents {
+  onFrame(frame: DecoderFrame): void;
+  /** ffmpeg has set up its inputs and outputs and starts transcoding now (its -re clock starts here). */
+  onTranscodeStart?(atUs: number): void;
+  /** What ffmpeg said about hardware decoding, e.g. "Auto hwaccel disabled: no device found." */
+  onHwaccelNote?(line: string): void;
+  /** The decoder reported a damaged frame (it is concealed or dropped). */
+  onDecodeError?(): void;
+  onExit(exit: DecoderExit): void;
+}
+
+const stderrTailLines = 30;
+/** A decoder's complaint about one frame, e.g. "[h264 @ 0x…] error while decoding MB 3 4". */
+const decodeErrorPattern = /\] \[error\] (error while decoding|concealing \d+|Invalid NAL|corrupt)/;
+/** stderr lines that say nothing about a failure. */
+const noise = /deprecated pixel format used|^\[info\] +(Metadata|encoder|Side data|cpb:)|^\[info\] Press \[q\]/;
+export const nowUs = () => Date.now() * 1000;
+
+/**
+ * One ffmpeg process that decodes a source once and writes each distinct output
+ * (format × size) to its own pipe (fd 3, 4, …). Frames are cut from the pipes
+ * by exact size (raw) or JPEG markers, and paired with their timestamps from
+ * the named showinfo filters on stderr.
+ */
+export class Decoder {
+  private child: ChildProcess | undefined;
+  private readonly tail: string[] = [];
+  private stopping = false;
+  private paused = false;
+  private framesOut = 0;
+  private exited = false;
+  private exitPromise: Promise<void> | undefined;
+
+  constructor(
+    private readonly ffmpegPath: string,
+    private readonly args: string[],
+    private readonly outputs: readonly ResolvedOutput[],
+    private readonly events: DecoderEvents,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  stderrTail(): string[] {
+    return [...this.tail];
+  }
+
+  start(): void {
+    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'pipe', ...this.outputs.map(() => 'pipe' as const)];
+    const child = spawnTracked(this.ffmpegPath, this.args, { stdio });
+    this.child = child;
+    this.exitPromise = new Promise((resolve) => {
+      let settled = false;
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (settled) return;
+        settled = true;
+        this.exited = true;
+        resolve();
+        this.events.onExit({ code, signal, stopped: this.stopping, stderrTail: this.stderrTail(), framesOut: this.framesOut });
+      };
+      child.once('error', (error) => {
+        this.pushTail(`cannot run ${this.ffmpegPath}: ${error.message}`);
+        finish(null, null);
+      });
+      // 'close' waits for the pipes to drain, so every frame is delivered before onExit.
+      child.once('close', (code, signal) => finish(code, signal));
+    });
+
+    const matcher = new ShowinfoMatcher((info, data) => this.emit(info, data));
+    const showinfo = new ShowinfoReader();
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      if (isShowinfoLine(line)) {
+        const info = showinfo.read(line);
+        if (info) matcher.addLine(info);
+        return;
+      }
+      if (line.includes('Stream mapping:')) this.events.onTranscodeStart?.(nowUs());
+      if (/hwaccel/i.test(line)) this.events.onHwaccelNote?.(line.replace(/^(\[[^\]]+\] )+/, ''));
+      if (decodeErrorPattern.test(line)) this.events.onDecodeError?.();
+      if (noise.test(line)) return;
+      this.pushTail(line);
+    });
+
+    this.outputs.forEach((output, index) => {
+      const splitter: FrameSplitter =
+        output.format === 'jpeg' ? jpegFrameSplitter() : rawFrameSplitter(frameByteLength(output.format, output.width, output.height));
+      const pipe = child.stdio[3 + index] as Readable;
+      pipe.on('data', (chunk: Buffer) => {
+        let frames: Buffer[];
+        try {
+          frames = splitter.push(chunk);
+        } catch (error) {
+          this.pushTail(`output ${index}: ${(error as Error).message}`);
+          void this.stop();
+          return;
+        }
+        for (const data of frames) matcher.addFrame(outputLabel(index), data);
+      });
+      pipe.on('error', () => undefined);
+      if (this.paused) pipe.pause();
+    });
+  }
+
+  private emit(info: ShowinfoLine, data: Buffer): void {
+    const outputIndex = Number(info.label.slice(1));
+    const output = this.outputs[outputIndex];
+    if (!output) return;
+    this.framesOut++;
+    this.events.onFrame({
+      outputIndex,
+      n: info.n,
+      ptsUs: info.ptsUs,
+      inputPosition: info.pos,
+      decodedAtUs: nowUs(),
+      width: output.width,
+      height: output.height,
+      format: output.format,
+      data,
+    });
+  }
+
+  private pushTail(line: string): void {
+    this.tail.push(line.replace(/\[(info|warning|error|fatal|verbose)\] /, ''));
+    if (this.tail.length > stderrTailLines) this.tail.shift();
+  }
+
+  /** Back-pressure: stop reading the output pipes; ffmpeg blocks when the pipe buffers fill. */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.outputs.forEach((_, index) => (this.child?.stdio[3 + index] as Readable | undefined)?.pause());
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.outputs.forEach((_, index) => (this.child?.stdio[3 + index] as Readable | undefined)?.resume());
+  }
+
+  /** SIGTERM (ffmpeg finishes its outputs), SIGKILL after `graceMs`. Resolves once it has exited. */
+  async stop(graceMs = 2000): Promise<void> {
+    const child = this.child;
+    if (!child || this.exited) return;
+    this.stopping = true;
+    this.resume();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.kill('SIGTERM');
+    await this.exitPromise;
+    clearTimeout(timer);
+  }
+}

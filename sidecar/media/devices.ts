@@ -1,0 +1,124 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { type Device, Device_Kind, type ListDevicesResponse } from '../../proto/gen/sidestream/v1/streams';
+import { captureOutput } from '../processes';
+import type { Platform } from './types';
+
+/**
+ * Capture devices of this machine: cameras and screens, found the way ffmpeg will
+ * open them (v4l2 + X11 on Linux, avfoundation on macOS, dshow on Windows). A kind
+ * that cannot be listed gets a note that says why, never an error.
+ */
+export interface DeviceTools {
+  ffmpeg: string;
+  env: NodeJS.ProcessEnv;
+}
+
+const camera = (id: string, name: string, formats: string[] = []): Device => ({
+  kind: Device_Kind.KIND_CAMERA,
+  id,
+  name,
+  uri: `camera:${encodeURI(id)}`,
+  formats,
+});
+
+const screen = (id: string, name: string, formats: string[] = []): Device => ({
+  kind: Device_Kind.KIND_SCREEN,
+  id,
+  name,
+  uri: `screen:${encodeURI(id)}`,
+  formats,
+});
+
+/** `ffmpeg -f v4l2 -list_formats all` lines → "mjpeg 1280x720 640x480". */
+export function parseV4l2Formats(stderr: string): string[] {
+  const formats: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const match = /(?:Compressed|Raw)\s*:\s*(\S+)\s*:[^:]*:\s*(.+)$/.exec(line);
+    if (match) formats.push(`${match[1]} ${match[2]!.trim()}`);
+  }
+  return formats;
+}
+
+async function linuxCameras(tools: DeviceTools): Promise<{ devices: Device[]; notes: string[] }> {
+  let names: string[];
+  try {
+    names = (await readdir('/dev')).filter((name) => /^video\d+$/.test(name)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+  } catch (error) {
+    return { devices: [], notes: [`no cameras: cannot read /dev (${(error as Error).message})`] };
+  }
+  if (names.length === 0) return { devices: [], notes: ['no cameras: /dev has no video devices (no v4l2 camera is connected or its driver is not loaded)'] };
+  const devices = await Promise.all(
+    names.map(async (name) => {
+      const label = (await readFile(`/sys/class/video4linux/${name}/name`, 'utf8').catch(() => name)).trim();
+      const formats = tools.ffmpeg
+        ? parseV4l2Formats((await captureOutput(tools.ffmpeg, ['-hide_banner', '-f', 'v4l2', '-list_formats', 'all', '-i', `/dev/${name}`], 3000)).stderr)
+        : [];
+      return camera(`/dev/${name}`, label, formats);
+    }),
+  );
+  // Nodes with no capture format are metadata nodes of a camera, not cameras.
+  return { devices: devices.filter((device) => device.formats.length > 0 || !tools.ffmpeg), notes: [] };
+}
+
+async function linuxScreens(tools: DeviceTools): Promise<{ devices: Device[]; notes: string[] }> {
+  const displays = new Set<string>();
+  for (const name of await readdir('/tmp/.X11-unix').catch(() => [] as string[])) {
+    const match = /^X(\d+)$/.exec(name);
+    if (match) displays.add(`:${match[1]}`);
+  }
+  const current = tools.env.DISPLAY;
+  if (current && /^:\d+/.test(current)) displays.add(current.replace(/\.\d+$/, ''));
+  if (displays.size === 0) return { devices: [], notes: ['no screens: no X display is running (DISPLAY is not set and /tmp/.X11-unix is empty)'] };
+  const devices: Device[] = [];
+  for (const display of [...displays].sort()) {
+    // ffprobe would do, but x11grab answers faster through ffmpeg with one frame to null.
+    const run = tools.ffmpeg
+      ? await captureOutput(tools.ffmpeg, ['-hide_banner', '-f', 'x11grab', '-i', display, '-frames:v', '1', '-f', 'null', '-'], 3000)
+      : undefined;
+    const size = run ? /Video: rawvideo[^,]*, \w+, (\d+x\d+)/.exec(run.stderr)?.[1] : undefined;
+    if (run && run.code !== 0) continue; // a stale socket, or a display we may not open
+    devices.push(screen(display, `X display ${display}${size ? ` (${size})` : ''}`, size ? [size] : []));
+  }
+  return { devices, notes: devices.length === 0 ? ['no screens: no X display could be opened'] : [] };
+}
+
+/** `ffmpeg -f avfoundation -list_devices true -i ""` → cameras and screens. */
+export function parseAvfoundationDevices(stderr: string): Device[] {
+  const devices: Device[] = [];
+  let section: 'video' | 'audio' | undefined;
+  for (const line of stderr.split('\n')) {
+    if (/AVFoundation video devices/.test(line)) section = 'video';
+    else if (/AVFoundation audio devices/.test(line)) section = 'audio';
+    const match = /\[(\d+)\] (.+)$/.exec(line);
+    if (!match || section !== 'video') continue;
+    const [, index, name] = match;
+    devices.push(/^Capture screen/.test(name!) ? screen(index!, name!.trim()) : camera(index!, name!.trim()));
+  }
+  return devices;
+}
+
+/** `ffmpeg -list_devices true -f dshow -i dummy` → cameras. */
+export function parseDshowDevices(stderr: string): Device[] {
+  const devices: Device[] = [];
+  for (const line of stderr.split('\n')) {
+    const match = /"(.+)" \(video\)/.exec(line);
+    if (match) devices.push(camera(match[1]!, match[1]!));
+  }
+  return devices;
+}
+
+export async function listDevices(platform: Platform, tools: DeviceTools): Promise<ListDevicesResponse> {
+  if (platform === 'linux') {
+    const [cameras, screens] = await Promise.all([linuxCameras(tools), linuxScreens(tools)]);
+    return { devices: [...cameras.devices, ...screens.devices], notes: [...cameras.notes, ...screens.notes] };
+  }
+  if (!tools.ffmpeg) return { devices: [], notes: ['no devices: ffmpeg was not found'] };
+  if (platform === 'darwin') {
+    const run = await captureOutput(tools.ffmpeg, ['-hide_banner', '-f', 'avfoundation', '-list_devices', 'true', '-i', ''], 5000);
+    const devices = parseAvfoundationDevices(run.stderr);
+    return { devices, notes: devices.length === 0 ? ['no cameras or screens: avfoundation listed none (check the camera and screen-recording permissions)'] : [] };
+  }
+  const run = await captureOutput(tools.ffmpeg, ['-hide_banner', '-list_devices', 'true', '-f', 'dshow', '-i', 'dummy'], 5000);
+  const devices = [...parseDshowDevices(run.stderr), screen('desktop', 'Desktop')];
+  return { devices, notes: devices.length === 1 ? ['no cameras: DirectShow listed none'] : [] };
+}

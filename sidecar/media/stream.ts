@@ -1,0 +1,605 @@
+import { EventEmitter } from 'node:events';
+import type { ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
+import { log } from '../log';
+import { LatencyWindow, RateWindow } from './analytics';
+import { Decoder, type DecoderExit, type DecoderFrame, nowUs } from './decoder';
+import { buildDecodeArgs, type ResolvedOutput, resolveOutputSize } from './ffmpegArgs';
+import { probeSource } from './probe';
+import type { QueueOptions } from './queue';
+import { Subscriber } from './subscriber';
+import { type DecodedFrame, MediaError, type OutputSpec, outputKey, type Platform, type SourceSpec, type StreamStateName } from './types';
+
+export interface ReconnectPolicy {
+  enabled: boolean;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** 0 = never give up. */
+  maxAttempts: number;
+}
+
+export interface StreamConfig {
+  id: string;
+  name: string;
+  spec: SourceSpec;
+  hwaccel: string;
+  reconnect: ReconnectPolicy;
+  watchdogMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface StreamTools {
+  ffmpeg(): string;
+  ffprobe(): string;
+  platform: Platform;
+}
+
+export interface StreamSnapshot {
+  id: string;
+  name: string;
+  uri: string;
+  state: StreamStateName;
+  reason: string;
+  source: ProbeResponse | undefined;
+  decoder: string;
+  subscribers: number;
+  openedAtUs: number;
+}
+
+export interface StreamFigures {
+  inputFps: number;
+  deliveredFps: number;
+  droppedByDecoder: number;
+  droppedByNetwork: number;
+  droppedByPolicy: number;
+  decodeLagMs: number;
+  inputBitRate: number;
+  bytesDelivered: number;
+  reconnects: number;
+  latency: { p50Ms: number; p95Ms: number; maxMs: number };
+  subscribers: ReturnType<Subscriber['figures']>[];
+  windowMs: number;
+}
+
+/** Lines of ffmpeg's stderr worth keeping in a failure reason. */
+const reasonLines = 4;
+const rateWindowMs = 1000;
+const latencyWindowMs = 5000;
+
+/** How a frame's capture time is known. */
+type CaptureClock = 'wallclock-pts' | 'paced' | 'none';
+
+/**
+ * One open source: decoded by at most one ffmpeg at a time, whatever the number of
+ * subscribers; each distinct output (format × size) is produced once and shared.
+ * Owns the stream's state machine (idle → starting → live ⇄ stalled; reconnecting
+ * with backoff; ended; failed), the watchdog and the idle timeout.
+ *
+ * When the set of outputs changes, ffmpeg is restarted with the new set: a live
+ * source resumes at the live edge, a file where it was (frames already delivered are
+ * not delivered twice).
+ */
+export class MediaStream extends EventEmitter {
+  private stateValue: StreamStateName = 'idle';
+  private reasonValue = '';
+  private decoderLabel = '';
+  private probe: ProbeResponse | undefined;
+  private readonly subscribers = new Set<Subscriber>();
+  private decoder: Decoder | undefined;
+  private outputs: ResolvedOutput[] = [];
+  private subscribersByOutput: Subscriber[][] = [];
+  private outputCounts: number[] = [];
+  private sequenceBase = 0;
+  private nextSequence = 0;
+  /** For files: the pts of the last frame out of the decoder, to continue there after a restart. */
+  private lastPtsUs = -1;
+  private firstPtsUs: number | undefined;
+  private previousPtsUs: number | undefined;
+  private captureClock: CaptureClock = 'none';
+  private transcodeStartUs = 0;
+  private lastFrameAtUs = 0;
+  private lastCapturedAtUs = 0;
+  private decoderStartedAtUs = 0;
+  private hwaccel: string;
+  private hwaccelNote = '';
+  private hwaccelFellBack = false;
+  private attempts = 0;
+  private reconnectCount = 0;
+  private closed = false;
+  private generation = 0;
+  private reconcileScheduled = false;
+  private reconcileRunning = false;
+  private reconcileAgain = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private readonly inputRate = new RateWindow(rateWindowMs);
+  private readonly inputBytes = new RateWindow(rateWindowMs);
+  private lastInputPosition = -1;
+  private readonly latency = new LatencyWindow(latencyWindowMs);
+  private droppedByNetwork = 0;
+  private droppedByDecoder = 0;
+  private policyDropsOfGone = 0;
+  private bytesDeliveredOfGone = 0;
+  private nextSubscriberId = 1;
+  readonly openedAtUs = nowUs();
+
+  constructor(
+    readonly config: StreamConfig,
+    private readonly tools: StreamTools,
+  ) {
+    super();
+    this.hwaccel = config.hwaccel;
+  }
+
+  get id(): string {
+    return this.config.id;
+  }
+
+  get state(): StreamStateName {
+    return this.stateValue;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The pid of the running ffmpeg, if any (tests check that it goes away). */
+  get decoderPid(): number | undefined {
+    return this.decoder?.pid;
+  }
+
+  snapshot(): StreamSnapshot {
+    return {
+      id: this.config.id,
+      name: this.config.name,
+      uri: this.config.spec.uri,
+      state: this.stateValue,
+      reason: this.reasonValue,
+      source: this.probe,
+      decoder: this.decoderLabel,
+      subscribers: this.subscribers.size,
+      openedAtUs: this.openedAtUs,
+    };
+  }
+
+  /** Probes the source now, so that a missing or broken file fails the open with a clear error. */
+  async prepare(): Promise<void> {
+    await this.sourceInfo();
+  }
+
+  subscribe(output: OutputSpec, queue: QueueOptions): Subscriber {
+    if (this.closed) throw new MediaError('not-found', `stream "${this.id}" is closed`);
+    if (this.stateValue === 'failed') {
+      throw new MediaError('failed-precondition', `stream "${this.id}" failed: ${this.reasonValue}; close it and open it again`);
+    }
+    const subscriber = new Subscriber(`${this.id}#${this.nextSubscriberId++}`, output, queue, this.config.spec.live);
+    this.subscribers.add(subscriber);
+    this.clearIdleTimer();
+    if (this.stateValue === 'ended') {
+      // A new subscriber to a finished file starts it again from the beginning.
+      this.lastPtsUs = -1;
+      this.setState('idle', '');
+    }
+    this.scheduleReconcile();
+    this.emitState();
+    return subscriber;
+  }
+
+  unsubscribe(subscriber: Subscriber): void {
+    if (!this.subscribers.delete(subscriber)) return;
+    this.policyDropsOfGone += subscriber.queue.totalPolicyDrops;
+    this.bytesDeliveredOfGone += subscriber.bytesDelivered;
+    subscriber.end();
+    if (this.subscribers.size === 0) {
+      this.clearIdleTimer();
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = undefined;
+        if (this.subscribers.size === 0) void this.stopDecoder().then(() => this.goIdle());
+      }, this.config.idleTimeoutMs);
+    } else {
+      this.scheduleReconcile();
+    }
+    this.emitState();
+    this.updateBackPressure();
+  }
+
+  /** Pauses the decoder's pipes while a `wait` subscriber of a file is full; resumes them when none is. */
+  updateBackPressure(): void {
+    if (!this.decoder) return;
+    let hold = false;
+    for (const subscriber of this.subscribers) if (subscriber.holdsDecoder) hold = true;
+    if (hold) this.decoder.pause();
+    else this.decoder.resume();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearIdleTimer();
+    this.clearRetryTimer();
+    await this.stopDecoder();
+    for (const subscriber of this.subscribers) subscriber.end();
+    this.subscribers.clear();
+    this.setState('ended', 'closed');
+    this.emit('closed');
+  }
+
+  figures(): StreamFigures {
+    const at = nowUs();
+    const subscribers = [...this.subscribers].map((s) => s.figures(at));
+    return {
+      inputFps: this.inputRate.perSecond(at),
+      deliveredFps: subscribers.reduce((sum, s) => sum + s.deliveredFps, 0),
+      droppedByDecoder: this.droppedByDecoder,
+      droppedByNetwork: this.droppedByNetwork,
+      droppedByPolicy: this.policyDropsOfGone + subscribers.reduce((sum, s) => sum + s.droppedByPolicy, 0),
+      decodeLagMs: this.lastCapturedAtUs > 0 ? Math.max(0, (this.lastFrameAtUs - this.lastCapturedAtUs) / 1000) : 0,
+      inputBitRate: this.inputBitRate(at),
+      bytesDelivered: this.bytesDeliveredOfGone + subscribers.reduce((sum, s) => sum + s.bytesDelivered, 0),
+      reconnects: this.reconnectCount,
+      latency: this.latency.summary(at),
+      subscribers,
+      windowMs: rateWindowMs,
+    };
+  }
+
+  private inputBitRate(at: number): number {
+    const fromPositions = this.inputBytes.bytesPerSecond(at) * 8;
+    if (fromPositions > 0) return fromPositions;
+    // Demuxers that report no byte positions (lavfi, RTSP): the nominal rate while frames flow.
+    return this.inputRate.perSecond(at) > 0 ? (this.probe?.bitRate ?? 0) : 0;
+  }
+
+  // ---- decoder lifecycle -------------------------------------------------
+
+  private scheduleReconcile(): void {
+    if (this.reconcileRunning) {
+      this.reconcileAgain = true;
+      return;
+    }
+    if (this.reconcileScheduled) return;
+    this.reconcileScheduled = true;
+    setImmediate(() => {
+      this.reconcileScheduled = false;
+      void this.runReconcile();
+    });
+  }
+
+  /** One reconcile at a time; changes that arrive meanwhile are handled by another pass. */
+  private async runReconcile(): Promise<void> {
+    if (this.reconcileRunning) {
+      this.reconcileAgain = true;
+      return;
+    }
+    this.reconcileRunning = true;
+    try {
+      do {
+        this.reconcileAgain = false;
+        await this.reconcile();
+      } while (this.reconcileAgain && !this.closed);
+    } finally {
+      this.reconcileRunning = false;
+    }
+  }
+
+  /** Makes the running decoder produce exactly the outputs the subscribers need. */
+  private async reconcile(): Promise<void> {
+    if (this.closed || this.retryTimer || this.subscribers.size === 0) return;
+    let source: ProbeResponse;
+    try {
+      source = await this.sourceInfo();
+    } catch (error) {
+      this.onStartFailure(error instanceof MediaError ? error : new MediaError('internal', (error as Error).message));
+      return;
+    }
+    if (this.closed || this.subscribers.size === 0) return;
+    const video = source.streams.find((s) => s.type === 'video');
+    if (!video || !video.width || !video.height) {
+      const found = source.streams.map((s) => `${s.type} ${s.codec}`).join(', ') || 'nothing';
+      this.fail(new MediaError('invalid-argument', `${this.config.spec.uri} has no video stream to decode (found: ${found})`));
+      return;
+    }
+    const sourceSize = this.decodedSize(video.width, video.height);
+    const wanted = new Map<string, ResolvedOutput>();
+    for (const subscriber of this.subscribers) {
+      const resolved = { ...subscriber.requestedOutput, ...resolveOutputSize(subscriber.requestedOutput, sourceSize) };
+      subscriber.resolvedOutput = resolved;
+      wanted.set(outputKey(resolved), resolved);
+    }
+    const current = new Set(this.outputs.map(outputKey));
+    if (this.decoder && current.size === wanted.size && [...wanted.keys()].every((key) => current.has(key))) {
+      this.assignSubscribers();
+      return;
+    }
+    await this.stopDecoder();
+    if (this.closed || this.subscribers.size === 0) return;
+    this.outputs = [...wanted.values()];
+    this.assignSubscribers();
+    this.startDecoder(video.codec, sourceSize);
+  }
+
+  /** The size of the decoded picture (a macOS screen region is cropped in the graph). */
+  private decodedSize(width: number, height: number): { width: number; height: number } {
+    const spec = this.config.spec;
+    if (spec.kind === 'screen' && spec.region && this.tools.platform === 'darwin') return { width: spec.region.width, height: spec.region.height };
+    return { width, height };
+  }
+
+  private assignSubscribers(): void {
+    const index = new Map(this.outputs.map((output, i) => [outputKey(output), i]));
+    this.subscribersByOutput = this.outputs.map(() => []);
+    for (const subscriber of this.subscribers) {
+      const i = subscriber.outputKey === undefined ? undefined : index.get(subscriber.outputKey);
+      if (i !== undefined) this.subscribersByOutput[i]!.push(subscriber);
+    }
+  }
+
+  private async sourceInfo(): Promise<ProbeResponse> {
+    if (this.probe) return this.probe;
+    const probe = await probeSource(this.tools.ffprobe(), this.config.spec, { platform: this.tools.platform, timeoutMs: 15_000 });
+    this.probe = probe;
+    this.emitState();
+    return probe;
+  }
+
+  private describeDecoder(codec: string): string {
+    const spec = this.config.spec;
+    if (spec.kind === 'test' || spec.kind === 'screen') return `${codec} (raw frames, nothing to decode)`;
+    if (this.hwaccelFellBack) return `${codec} (software: hardware decoding with ${this.config.hwaccel} failed to start, fell back)`;
+    if (this.hwaccel === 'none') return `${codec} (software)`;
+    if (this.hwaccel === 'auto') return `${codec} (${this.hwaccelNote || 'auto: hardware when a device is available'})`;
+    return `${codec} (${this.hwaccel})`;
+  }
+
+  private startDecoder(codec: string, sourceSize: { width: number; height: number }): void {
+    const generation = ++this.generation;
+    const spec = this.config.spec;
+    const resumeAtUs = spec.kind === 'file' && this.lastPtsUs >= 0 ? this.lastPtsUs : undefined;
+    const args = buildDecodeArgs(spec, this.outputs, sourceSize, {
+      platform: this.tools.platform,
+      hwaccel: this.hwaccel,
+      ...(resumeAtUs !== undefined ? { startAtSeconds: resumeAtUs / 1e6 } : {}),
+    });
+    this.sequenceBase = this.nextSequence;
+    this.outputCounts = this.outputs.map(() => 0);
+    this.firstPtsUs = undefined;
+    this.previousPtsUs = undefined;
+    this.lastInputPosition = -1;
+    this.transcodeStartUs = 0;
+    this.decoderStartedAtUs = nowUs();
+    this.lastFrameAtUs = 0;
+    this.hwaccelNote = '';
+    this.decoderLabel = this.describeDecoder(codec);
+    log.debug(`stream ${this.id}: ffmpeg ${args.join(' ')}`);
+    const decoder = new Decoder(this.tools.ffmpeg(), args, this.outputs, {
+      onFrame: (frame) => {
+        if (generation !== this.generation) return;
+        // A file restarted for a new set of outputs seeks back to a keyframe: skip what was delivered.
+        if (resumeAtUs !== undefined && frame.ptsUs <= resumeAtUs) return;
+        this.onFrame(frame);
+      },
+      onTranscodeStart: (at) => {
+        if (generation === this.generation) this.transcodeStartUs = at;
+      },
+      onHwaccelNote: (line) => {
+        if (generation !== this.generation) return;
+        if (/no device found/i.test(line)) this.hwaccelNote = 'software: no hardware decoder device available';
+        else if (/Using auto hwaccel type (\w+)/.test(line)) this.hwaccelNote = `hardware: ${/Using auto hwaccel type (\w+)/.exec(line)![1]}`;
+        else return;
+        this.decoderLabel = this.describeDecoder(codec);
+        this.emitState();
+      },
+      onDecodeError: () => {
+        if (generation === this.generation) this.droppedByDecoder++;
+      },
+      onExit: (exit) => {
+        if (generation === this.generation) this.onDecoderExit(exit);
+      },
+    });
+    this.decoder = decoder;
+    this.captureClock = spec.kind === 'file' && spec.realtime ? 'paced' : 'none';
+    if (this.stateValue !== 'reconnecting') this.setState('starting', '');
+    decoder.start();
+    this.startWatchdog();
+  }
+
+  private onFrame(frame: DecoderFrame): void {
+    const count = this.outputCounts[frame.outputIndex]!;
+    this.outputCounts[frame.outputIndex] = count + 1;
+    const sequence = this.sequenceBase + count;
+    if (sequence >= this.nextSequence) this.nextSequence = sequence + 1;
+
+    const at = frame.decodedAtUs;
+    const ptsUs = Number.isFinite(frame.ptsUs) ? frame.ptsUs : (this.previousPtsUs ?? 0);
+    if (this.firstPtsUs === undefined) {
+      this.firstPtsUs = ptsUs;
+      // Sources whose timestamps are the wall clock (x11grab, v4l2) say when they captured each frame.
+      if (this.config.spec.live && Math.abs(ptsUs - at) < 3_600e6) this.captureClock = 'wallclock-pts';
+    }
+    let capturedAtUs = 0;
+    if (this.captureClock === 'wallclock-pts') capturedAtUs = ptsUs;
+    else if (this.captureClock === 'paced' && this.transcodeStartUs > 0) capturedAtUs = this.transcodeStartUs + (ptsUs - this.firstPtsUs);
+
+    if (frame.outputIndex === 0) this.countInput(frame, ptsUs, at, capturedAtUs);
+
+    const decoded: DecodedFrame = {
+      sequence,
+      ptsUs,
+      decodedAtUs: at,
+      capturedAtUs,
+      width: frame.width,
+      height: frame.height,
+      format: frame.format,
+      data: frame.data,
+    };
+    for (const subscriber of this.subscribersByOutput[frame.outputIndex] ?? []) subscriber.push(decoded);
+    this.updateBackPressure();
+  }
+
+  /** Figures of the source itself, counted once per decoded frame (on output 0). */
+  private countInput(frame: DecoderFrame, ptsUs: number, at: number, capturedAtUs: number): void {
+    this.inputRate.add(1, 0, at);
+    if (frame.inputPosition >= 0) {
+      if (this.lastInputPosition >= 0 && frame.inputPosition > this.lastInputPosition) {
+        this.inputBytes.add(0, frame.inputPosition - this.lastInputPosition, at);
+      }
+      this.lastInputPosition = frame.inputPosition;
+    }
+    const frameRate = this.probe?.streams.find((s) => s.type === 'video')?.frameRate ?? 0;
+    if (this.config.spec.kind === 'network' && frameRate > 0 && this.previousPtsUs !== undefined) {
+      // A gap in the timeline of more than one and a half frames is frames lost on the way.
+      const missing = Math.round((ptsUs - this.previousPtsUs) * (frameRate / 1e6)) - 1;
+      if (missing > 0 && missing < frameRate * 10) this.droppedByNetwork += missing;
+    }
+    this.previousPtsUs = ptsUs;
+    this.lastFrameAtUs = at;
+    if (capturedAtUs > 0) {
+      this.lastCapturedAtUs = capturedAtUs;
+      this.latency.add((at - capturedAtUs) / 1000, at);
+    }
+    if (this.config.spec.kind === 'file') this.lastPtsUs = ptsUs;
+    if (this.stateValue !== 'live') {
+      this.attempts = 0;
+      this.setState('live', '');
+    }
+  }
+
+  private onDecoderExit(exit: DecoderExit): void {
+    this.stopWatchdog();
+    this.decoder = undefined;
+    if (exit.stopped || this.closed) return;
+    const spec = this.config.spec;
+    const reason = summarizeExit(exit);
+    const finite = (spec.kind === 'file' && !spec.loop) || (spec.kind === 'test' && spec.durationSeconds !== undefined);
+    if (exit.code === 0 && finite) {
+      this.lastPtsUs = -1;
+      this.outputs = [];
+      this.setState('ended', 'end of source');
+      for (const subscriber of this.subscribers) subscriber.end();
+      return;
+    }
+    if (exit.framesOut === 0 && this.hwaccel !== 'none' && this.hwaccel !== 'auto' && !this.hwaccelFellBack) {
+      log.warn(`stream ${this.id}: hardware decoding with ${this.hwaccel} failed to start (${reason}); falling back to software`);
+      this.hwaccel = 'none';
+      this.hwaccelFellBack = true;
+      this.outputs = [];
+      this.scheduleReconcile();
+      return;
+    }
+    if (spec.kind === 'file' && exit.framesOut === 0 && this.lastPtsUs < 0) {
+      // A file that yields not one frame will not yield one on a retry either.
+      this.fail(new MediaError('invalid-argument', `cannot decode ${spec.path}: ${reason}`));
+      return;
+    }
+    this.onStartFailure(new MediaError('unavailable', reason));
+  }
+
+  private onStartFailure(error: MediaError): void {
+    const spec = this.config.spec;
+    const retryable = this.config.reconnect.enabled && error.code === 'unavailable' && spec.live;
+    if (!retryable) {
+      this.fail(error);
+      return;
+    }
+    this.attempts++;
+    const { initialDelayMs, maxDelayMs, maxAttempts } = this.config.reconnect;
+    if (maxAttempts > 0 && this.attempts > maxAttempts) {
+      this.fail(new MediaError('unavailable', `gave up after ${maxAttempts} reconnect attempts; last error: ${error.message}`));
+      return;
+    }
+    const delay = Math.min(initialDelayMs * 2 ** (this.attempts - 1), maxDelayMs);
+    this.reconnectCount++;
+    this.outputs = [];
+    if (spec.kind === 'network') this.probe = undefined;
+    this.setState('reconnecting', `${error.message} — retrying in ${(delay / 1000).toFixed(1)} s (attempt ${this.attempts})`);
+    this.clearRetryTimer();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.runReconcile();
+    }, delay);
+  }
+
+  private fail(error: MediaError): void {
+    this.outputs = [];
+    this.setState('failed', error.message);
+    for (const subscriber of this.subscribers) subscriber.end(new MediaError('failed-precondition', `stream "${this.id}" failed: ${error.message}`));
+  }
+
+  private goIdle(): void {
+    if (this.closed || this.subscribers.size > 0) return;
+    this.outputs = [];
+    if (this.stateValue !== 'failed' && this.stateValue !== 'ended') this.setState('idle', 'no subscribers');
+  }
+
+  private async stopDecoder(): Promise<void> {
+    this.stopWatchdog();
+    const decoder = this.decoder;
+    this.decoder = undefined;
+    this.generation++;
+    if (decoder) await decoder.stop();
+  }
+
+  // ---- watchdog ------------------------------------------------------------
+
+  private startWatchdog(): void {
+    this.stopWatchdog();
+    const { watchdogMs } = this.config;
+    this.watchdogTimer = setInterval(
+      () => {
+        const decoder = this.decoder;
+        if (!decoder) return;
+        // Waiting on a slow `wait` subscriber is not a stall.
+        if ([...this.subscribers].some((s) => s.holdsDecoder)) {
+          this.lastFrameAtUs = nowUs();
+          return;
+        }
+        const since = (nowUs() - (this.lastFrameAtUs || this.decoderStartedAtUs)) / 1000;
+        if (since >= watchdogMs) {
+          log.warn(`stream ${this.id}: no frame for ${Math.round(since)} ms; restarting the source`);
+          const tail = decoder.stderrTail().slice(-reasonLines).join(' | ');
+          void this.stopDecoder().then(() =>
+            this.onStartFailure(new MediaError('unavailable', `no frame for ${Math.round(since / 1000)} s (watchdog)${tail ? `: ${tail}` : ''}`)),
+          );
+        } else if (since >= Math.max(1000, watchdogMs / 4) && this.stateValue === 'live') {
+          this.setState('stalled', `no frame for ${Math.round(since)} ms`);
+        }
+      },
+      Math.max(100, Math.min(500, watchdogMs / 4)),
+    );
+    this.watchdogTimer.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
+    this.watchdogTimer = undefined;
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private clearRetryTimer(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private setState(state: StreamStateName, reason: string): void {
+    if (state === this.stateValue && reason === this.reasonValue) return;
+    this.stateValue = state;
+    this.reasonValue = reason;
+    this.emitState();
+  }
+
+  private emitState(): void {
+    this.emit('state', this.snapshot());
+  }
+}
+
+/** The reason a decoder exit gives, from ffmpeg's last meaningful stderr lines. */
+export function summarizeExit(exit: DecoderExit): string {
+  const how = exit.signal ? `ffmpeg was killed by ${exit.signal}` : `ffmpeg exited with code ${exit.code}`;
+  const lines = exit.stderrTail.filter((line) => line.trim() && !/^\s*(Input|Output|Stream|Metadata|Duration|encoder|Press|Side data)/.test(line.trim()));
+  const tail = lines.slice(-reasonLines).join(' | ');
+  return tail ? `${how}: ${tail}` : how;
+}

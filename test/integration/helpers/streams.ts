@@ -1,0 +1,136 @@
+// A promise-based client of the sidecar's Streams service for tests and benchmarks,
+// over real gRPC with the bearer token, and the channel options the extension uses.
+import { type ClientReadableStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  type Frame,
+  type ListDevicesResponse,
+  type OpenStreamRequest,
+  type ProbeResponse,
+  type StreamEvent,
+  type StreamInfo,
+  StreamsServiceClient,
+  type SubscribeRequest,
+} from '../../../proto/gen/sidestream/v1/streams';
+import { bearerTokenInterceptor, channelOptions } from '../../../extension/client';
+
+export * from '../../../proto/gen/sidestream/v1/streams';
+
+export type GrpcError = ServiceError;
+
+export interface FrameCollection {
+  frames: Frame[];
+  /** Resolves when `count` frames arrived (the call is then cancelled), or when the call ends. */
+  done: Promise<{ frames: Frame[]; error?: GrpcError; ended: boolean }>;
+  call: ClientReadableStream<Frame>;
+  cancel(): void;
+}
+
+export class StreamsTestClient {
+  readonly client: StreamsServiceClient;
+
+  constructor(address: string, token: string | undefined) {
+    this.client = new StreamsServiceClient(address, credentials.createInsecure(), {
+      ...channelOptions,
+      ...(token ? { interceptors: [bearerTokenInterceptor(token)] } : {}),
+    });
+  }
+
+  private unary<Req, Res>(method: (req: Req, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null, r: Res) => void) => unknown, request: Req, timeoutMs = 20_000): Promise<Res> {
+    return new Promise((resolve, reject) =>
+      method.call(this.client, request, new Metadata(), { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response))),
+    );
+  }
+
+  open(request: Partial<OpenStreamRequest> & { uri: string }): Promise<StreamInfo> {
+    return this.unary(this.client.openStream, { id: '', name: '', watchdogMs: 0, idleTimeoutMs: 0, ...request }).then((r) => r.stream!);
+  }
+
+  probe(uri: string, timeoutMs = 0): Promise<ProbeResponse> {
+    return this.unary(this.client.probe, { uri, timeoutMs });
+  }
+
+  list(): Promise<StreamInfo[]> {
+    return this.unary(this.client.listStreams, {}).then((r) => r.streams);
+  }
+
+  listDevices(): Promise<ListDevicesResponse> {
+    return this.unary(this.client.listDevices, {});
+  }
+
+  close(id: string): Promise<void> {
+    return this.unary(this.client.closeStream, { id }).then(() => undefined);
+  }
+
+  /**
+   * Subscribes and collects frames until `count` arrived (then cancels) or the call ends.
+   * `onFrame` sees each frame as it arrives (return true to stop early).
+   */
+  collect(request: Partial<SubscribeRequest> & { streamId: string }, count: number, onFrame?: (frame: Frame) => boolean | void): FrameCollection {
+    const call = this.client.subscribe({
+      format: 0,
+      width: 0,
+      height: 0,
+      maxFps: 0,
+      policy: 0,
+      queueFrames: 0,
+      queueBytes: 0,
+      targetLatencyMs: 0,
+      jpegQuality: 0,
+      ...request,
+    });
+    const frames: Frame[] = [];
+    let settle!: (value: { frames: Frame[]; error?: GrpcError; ended: boolean }) => void;
+    const done = new Promise<{ frames: Frame[]; error?: GrpcError; ended: boolean }>((resolve) => (settle = resolve));
+    let finished = false;
+    const finish = (value: { frames: Frame[]; error?: GrpcError; ended: boolean }) => {
+      if (finished) return;
+      finished = true;
+      settle(value);
+    };
+    call.on('data', (frame: Frame) => {
+      if (finished) return;
+      frames.push(frame);
+      const stop = onFrame?.(frame) === true;
+      if (frames.length >= count || stop) {
+        finish({ frames, ended: false });
+        call.cancel();
+      }
+    });
+    call.on('error', (error: ServiceError) => {
+      if (error.code === 1 /* CANCELLED */ && finished) return;
+      finish({ frames, error, ended: false });
+    });
+    call.on('end', () => finish({ frames, ended: true }));
+    return { frames, done, call, cancel: () => call.cancel() };
+  }
+
+  /** Streams events of one stream into `events` until cancelled. */
+  watch(id: string, intervalMs = 1000): { events: StreamEvent[]; call: ClientReadableStream<StreamEvent>; ended: Promise<GrpcError | undefined> } {
+    const call = this.client.watchStream({ id, intervalMs });
+    const events: StreamEvent[] = [];
+    call.on('data', (event: StreamEvent) => events.push(event));
+    const ended = new Promise<GrpcError | undefined>((resolve) => {
+      call.on('error', (error: ServiceError) => resolve(error));
+      call.on('end', () => resolve(undefined));
+    });
+    return { events, call, ended };
+  }
+
+  shutdown(): void {
+    this.client.close();
+  }
+}
+
+/** Waits until `predicate` holds for some event of the watch, polling its event list. */
+export async function waitForEvent(events: StreamEvent[], predicate: (event: StreamEvent) => boolean, timeoutMs: number, what: string): Promise<StreamEvent> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = events.find(predicate);
+    if (match) return match;
+    if (Date.now() > deadline) {
+      const seen = events.map((e) => `${e.stream?.state}${e.stream?.reason ? ` (${e.stream.reason})` : ''}`).join(' → ');
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; states seen: ${seen}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
