@@ -33,7 +33,8 @@ const screen = (id: string, name: string, formats: string[] = []): Device => ({
 export function parseV4l2Formats(stderr: string): string[] {
   const formats: string[] = [];
   for (const line of stderr.split('\n')) {
-    const match = /(?:Compressed|Raw)\s*:\s*(\S+)\s*:[^:]*:\s*(.+)$/.exec(line);
+    // "Raw : yuyv422 : YUYV 4:2:2 : 640x480 320x240": the sizes follow the last " : ".
+    const match = /(?:Compressed|Raw)\s*:\s*(\S+)\s*:.*\s:\s*((?:\d+x\d+\s*)+)$/.exec(line);
     if (match) formats.push(`${match[1]} ${match[2]!.trim()}`);
   }
   return formats;

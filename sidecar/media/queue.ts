@@ -36,7 +36,7 @@ export class SubscriberQueue {
   private byteCount = 0;
   private readonly drops: Record<DropReason, number> = { queue_full: 0, replaced: 0, late: 0, max_fps: 0 };
   private lastDeliveredSequence: number | undefined;
-  private dropsBeforeFirstDelivery = 0;
+  private firstSequence: number | undefined;
   private lastAcceptedPtsUs: number | undefined;
 
   constructor(
@@ -72,20 +72,26 @@ export class SubscriberQueue {
     return this.options.policy === 'latest_only' ? 1 : this.options.maxFrames;
   }
 
+  /** Whether `frame` would take the queue past a bound (a lone frame always fits). */
+  private overflows(frame: DecodedFrame): boolean {
+    return this.items.length > 0 && (this.items.length >= this.boundFrames || this.byteCount + frame.data.length > this.options.maxBytes);
+  }
+
   push(frame: DecodedFrame): void {
+    this.firstSequence ??= frame.sequence;
     if (this.skipForRate(frame)) return this.drop('max_fps');
     switch (this.options.policy) {
       case 'wait':
         break;
       case 'drop_newest':
-        if (this.full) return this.drop('queue_full');
+        if (this.overflows(frame)) return this.drop('queue_full');
         break;
       case 'latest_only':
         while (this.items.length > 0) this.dropOldest('replaced');
         break;
       case 'drop_oldest':
       case 'adaptive':
-        while (this.full) this.dropOldest('queue_full');
+        while (this.overflows(frame)) this.dropOldest('queue_full');
         break;
     }
     this.items.push(frame);
@@ -98,8 +104,8 @@ export class SubscriberQueue {
     const frame = this.items.shift();
     if (!frame) return undefined;
     this.byteCount -= frame.data.length;
-    const droppedBefore =
-      this.lastDeliveredSequence === undefined ? this.dropsBeforeFirstDelivery : Math.max(0, frame.sequence - this.lastDeliveredSequence - 1);
+    const previous = this.lastDeliveredSequence ?? (this.firstSequence ?? frame.sequence) - 1;
+    const droppedBefore = Math.max(0, frame.sequence - previous - 1);
     this.lastDeliveredSequence = frame.sequence;
     return { frame, droppedBefore };
   }
@@ -139,6 +145,5 @@ export class SubscriberQueue {
 
   private drop(reason: DropReason): void {
     this.drops[reason]++;
-    if (this.lastDeliveredSequence === undefined) this.dropsBeforeFirstDelivery++;
   }
 }
