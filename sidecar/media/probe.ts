@@ -132,10 +132,11 @@ async function checkFile(path: string): Promise<void> {
 }
 
 /** ffprobe's own complaint, without its "[demuxer @ 0x…]" prefixes and repeated lines. */
-function ffprobeComplaint(stderr: string): string {
+function ffprobeComplaint(stderr: string, input: string): string {
   const lines = stderr
     .split('\n')
     .map((line) => line.replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, '').trim())
+    .map((line) => (line.startsWith(`${input}: `) ? line.slice(input.length + 2) : line))
     .filter(Boolean);
   return [...new Set(lines)].slice(-3).join('; ');
 }
@@ -156,7 +157,7 @@ export async function probeSource(ffprobe: string, spec: SourceSpec, options: Pr
   if (spec.kind === 'file') await checkFile(spec.path);
   const args = ['-hide_banner', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...openArgs(spec, options.platform)];
   const run = await captureOutput(ffprobe, args, options.timeoutMs);
-  const complaint = ffprobeComplaint(run.stderr);
+  const complaint = ffprobeComplaint(run.stderr, args.at(-1)!);
   if (run.code !== 0 || complaint.includes('Invalid data found')) {
     if (spec.kind === 'file') {
       const looksLike = describeBytes(await readHead(spec.path));
