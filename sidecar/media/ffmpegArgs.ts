@@ -184,21 +184,23 @@ function regionCrop(spec: SourceSpec, platform: Platform): string | undefined {
 /** Seconds ffmpeg waits on a silent network source before it gives up (then we reconnect). */
 const networkTimeoutSeconds = 10;
 
+/** One second of a live stream tells its codec and size; ffmpeg's default five is start-up delay. */
+const networkAnalyze = ['-analyzeduration', '1000000'];
+
 export function networkArgs(spec: Extract<SourceSpec, { kind: 'network' }>): string[] {
   const timeoutUs = String(networkTimeoutSeconds * 1_000_000);
   switch (spec.protocol) {
     case 'rtsp':
     case 'rtsps':
-      return ['-rtsp_transport', spec.transport, '-timeout', timeoutUs, '-i', spec.url];
+      return ['-rtsp_transport', spec.transport, '-timeout', timeoutUs, ...networkAnalyze, '-i', spec.url];
     case 'http':
     case 'https':
-      return ['-rw_timeout', timeoutUs, '-i', spec.url];
     case 'rtmp':
     case 'rtmps':
-      return ['-rw_timeout', timeoutUs, '-i', spec.url];
+      return ['-rw_timeout', timeoutUs, ...networkAnalyze, '-i', spec.url];
     case 'srt':
     case 'udp':
-      return ['-timeout', timeoutUs, '-i', spec.url];
+      return ['-timeout', timeoutUs, ...networkAnalyze, '-i', spec.url];
   }
 }
 

@@ -172,7 +172,9 @@ export async function probeSource(ffprobe: string, spec: SourceSpec, options: Pr
   } catch {
     throw new MediaError('internal', `ffprobe printed no JSON for ${spec.uri}: ${run.stdout.slice(0, 200)}`);
   }
-  const probe = toProbeResponse(output, spec.live);
+  // A network source with a duration (HLS VOD, a file over HTTP) ends; one without is live.
+  const live = spec.kind === 'network' ? !(Number(output.format?.duration) > 0) : spec.live;
+  const probe = toProbeResponse(output, live);
   if (probe.streams.length === 0) {
     const looksLike = spec.kind === 'file' ? `; the file looks like ${describeBytes(await readHead(spec.path))}` : '';
     throw new MediaError('invalid-argument', `${spec.uri} has no audio or video streams (container "${probe.container}")${looksLike}`);

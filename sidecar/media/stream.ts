@@ -285,6 +285,7 @@ export class MediaStream extends EventEmitter {
   /** Makes the running decoder produce exactly the outputs the subscribers need. */
   private async reconcile(): Promise<void> {
     if (this.closed || this.retryTimer || this.subscribers.size === 0) return;
+    if (!this.decoder && (this.stateValue === 'idle' || this.stateValue === 'ended')) this.setState('starting', '');
     let source: ProbeResponse;
     try {
       source = await this.sourceInfo();
@@ -470,7 +471,8 @@ export class MediaStream extends EventEmitter {
     if (exit.stopped || this.closed) return;
     const spec = this.config.spec;
     const reason = summarizeExit(exit);
-    const finite = (spec.kind === 'file' && !spec.loop) || (spec.kind === 'test' && spec.durationSeconds !== undefined);
+    const finite =
+      (spec.kind === 'file' && !spec.loop) || (spec.kind === 'test' && spec.durationSeconds !== undefined) || (spec.kind === 'network' && this.probe?.live === false);
     if (exit.code === 0 && finite) {
       this.lastPtsUs = -1;
       this.outputs = [];

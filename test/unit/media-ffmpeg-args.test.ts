@@ -75,7 +75,7 @@ describe('screen arguments per platform', () => {
 describe('network and file inputs', () => {
   test('RTSP over TCP by default with a socket timeout; the fragment is not sent', () => {
     assert.deepEqual(openArgs(parseSourceUri('rtsp://127.0.0.1:8554/cam#transport=tcp', 'linux'), 'linux'), [
-      '-rtsp_transport', 'tcp', '-timeout', '10000000', '-i', 'rtsp://127.0.0.1:8554/cam',
+      '-rtsp_transport', 'tcp', '-timeout', '10000000', '-analyzeduration', '1000000', '-i', 'rtsp://127.0.0.1:8554/cam',
     ]);
   });
 
