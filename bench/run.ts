@@ -1,6 +1,7 @@
 // `npm run bench -- --suite NAME [--json]`: runs benchmark suites and prints their
 // figures. Targets are reported next to the figures, never asserted.
 import { parseArgs } from 'node:util';
+import { mediaSuite } from './suites/media';
 import { startupSuite } from './suites/startup';
 
 export interface BenchSuite {
@@ -9,7 +10,7 @@ export interface BenchSuite {
   run(): Promise<Record<string, unknown>>;
 }
 
-const suites: BenchSuite[] = [startupSuite];
+const suites: BenchSuite[] = [startupSuite, mediaSuite];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -1,7 +1,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthService } from '../proto/gen/grpc/health/v1/health';
 import { SidecarServiceService } from '../proto/gen/sidestream/v1/sidecar';
-import { StreamsServiceService } from '../proto/gen/sidestream/v1/streams';
+import { streamsServiceWithFrameCodec } from '../proto/codec/frame';
 import { bearerAuthInterceptor } from './auth';
 import { type ListenAddress } from './cli';
 import { HealthRegistry, ServingStatus } from './health';
@@ -62,7 +62,7 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     SidecarServiceService,
     sidecarService({ address: () => address, tools: () => tools, hwaccels: () => hwaccels, capabilities: () => capabilities }),
   );
-  server.addService(StreamsServiceService, streamsService(streams, mediaTools));
+  server.addService(streamsServiceWithFrameCodec, streamsService(streams, mediaTools));
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(formatAddress(options.listen.host, options.listen.port), ServerCredentials.createInsecure(), (error, boundPort) =>

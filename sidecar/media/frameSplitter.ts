@@ -1,3 +1,5 @@
+import { allocateFrameData } from '../../proto/codec/frame';
+
 /**
  * Cuts frames out of the bytes of a decoder's output pipe. Raw frames have an exact
  * size; JPEG frames are found by walking their marker segments (SOI … SOS, then the
@@ -40,7 +42,8 @@ export function rawFrameSplitter(frameSize: number): FrameSplitter {
         offset += frameSize;
       }
       if (offset < chunk.length) {
-        partial = Buffer.allocUnsafe(frameSize);
+        // With headroom for the message header: the frame is sent without another copy.
+        partial = allocateFrameData(frameSize);
         filled = chunk.copy(partial, 0, offset);
       }
       return frames;
@@ -121,8 +124,11 @@ export function jpegFrameSplitter(maxFrameBytes = 64 * 1024 * 1024): FrameSplitt
       for (;;) {
         const length = completeImageLength();
         if (length === 0) break;
-        // A copy, so that one small image does not keep a whole pipe chunk alive.
-        frames.push(Buffer.from(pending.subarray(0, length)));
+        // A copy, so that one small image does not keep a whole pipe chunk alive; with
+        // headroom for the message header, so that it is sent without another.
+        const frame = allocateFrameData(length);
+        pending.copy(frame, 0, 0, length);
+        frames.push(frame);
         pending = pending.subarray(length);
         cursor = 0;
         inEntropyData = false;

@@ -8,10 +8,11 @@ import {
   type ProbeResponse,
   type StreamEvent,
   type StreamInfo,
-  StreamsServiceClient,
+  type StreamsServiceClient,
   type SubscribeRequest,
 } from '../../../proto/gen/sidestream/v1/streams';
 import { bearerTokenInterceptor, channelOptions } from '../../../extension/client';
+import { StreamsClient } from '../../../proto/codec/frame';
 
 export * from '../../../proto/gen/sidestream/v1/streams';
 
@@ -23,13 +24,15 @@ export interface FrameCollection {
   done: Promise<{ frames: Frame[]; error?: GrpcError; ended: boolean }>;
   call: ClientReadableStream<Frame>;
   cancel(): void;
+  /** Frames received so far, kept or not. */
+  received(): number;
 }
 
 export class StreamsTestClient {
   readonly client: StreamsServiceClient;
 
   constructor(address: string, token: string | undefined) {
-    this.client = new StreamsServiceClient(address, credentials.createInsecure(), {
+    this.client = new StreamsClient(address, credentials.createInsecure(), {
       ...channelOptions,
       ...(token ? { interceptors: [bearerTokenInterceptor(token)] } : {}),
     });
@@ -63,9 +66,17 @@ export class StreamsTestClient {
 
   /**
    * Subscribes and collects frames until `count` arrived (then cancels) or the call ends.
-   * `onFrame` sees each frame as it arrives (return true to stop early).
+   * `onFrame` sees each frame as it arrives (return true to stop early). With
+   * `keepFrames: false` only the count is kept (`frames` stays empty): for benchmarks.
    */
-  collect(request: Partial<SubscribeRequest> & { streamId: string }, count: number, onFrame?: (frame: Frame) => boolean | void): FrameCollection {
+  collect(
+    request: Partial<SubscribeRequest> & { streamId: string },
+    count: number,
+    onFrame?: (frame: Frame) => boolean | void,
+    options: { keepFrames?: boolean } = {},
+  ): FrameCollection {
+    const keepFrames = options.keepFrames ?? true;
+    let received = 0;
     const call = this.client.subscribe({
       format: 0,
       width: 0,
@@ -89,9 +100,10 @@ export class StreamsTestClient {
     };
     call.on('data', (frame: Frame) => {
       if (finished) return;
-      frames.push(frame);
+      received++;
+      if (keepFrames) frames.push(frame);
       const stop = onFrame?.(frame) === true;
-      if (frames.length >= count || stop) {
+      if (received >= count || stop) {
         finish({ frames, ended: false });
         call.cancel();
       }
@@ -101,7 +113,7 @@ export class StreamsTestClient {
       finish({ frames, error, ended: false });
     });
     call.on('end', () => finish({ frames, ended: true }));
-    return { frames, done, call, cancel: () => call.cancel() };
+    return { frames, done, call, cancel: () => call.cancel(), received: () => received };
   }
 
   /** Streams events of one stream into `events` until cancelled. */
