@@ -6,6 +6,7 @@ import { bearerAuthInterceptor } from './auth';
 import { type ListenAddress } from './cli';
 import { HealthRegistry, ServingStatus } from './health';
 import { sidecarService } from './info';
+import { FeedRegistry } from './media/feeds';
 import { StreamRegistry } from './media/registry';
 import { streamsService } from './media/service';
 import type { Platform } from './media/types';
@@ -21,6 +22,10 @@ export const platform: Platform = process.platform === 'darwin' || process.platf
 export interface SidecarServer {
   address: string;
   health: HealthRegistry;
+  /** The open streams. */
+  streams: StreamRegistry;
+  /** Media the sidecar receives itself (WHIP publishers), decoded as `whip:<name>` streams. */
+  feeds: FeedRegistry;
   /** Stops taking calls; calls in flight get `graceMs` before they are cut. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -54,6 +59,7 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     ffprobe: () => (resolved?.ffprobe.error ? '' : (resolved?.ffprobe.path ?? '')),
     platform,
     ready: tools,
+    feeds: new FeedRegistry(),
   };
   const streams = new StreamRegistry(mediaTools);
 
@@ -77,6 +83,8 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
   return {
     address,
     health,
+    streams,
+    feeds: mediaTools.feeds,
     shutdown: (graceMs) =>
       new Promise<void>((resolve) => {
         health.shutDown();

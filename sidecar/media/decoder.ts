@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { spawnTracked } from '../processes';
 import { type FrameSplitter, jpegFrameSplitter, rawFrameSplitter } from './frameSplitter';
@@ -47,7 +47,7 @@ const stderrTailLines = 30;
 /** A decoder's complaint about one frame, e.g. "[h264 @ 0x…] error while decoding MB 3 4". */
 const decodeErrorPattern = /\] \[error\] (error while decoding|concealing \d+|Invalid NAL|corrupt)/;
 /** stderr lines that say nothing about a failure. */
-const noise = /deprecated pixel format used|^\[info\] +(Metadata|encoder|Side data|cpb:)|^\[info\] Press \[q\]/;
+const noise = /deprecated pixel format used|^\[info\] +(Metadata|encoder|Side data|cpb:|showinfo:default|Stream #)|^\[info\] Press \[q\]|frame= *\d+ fps=|video:\d+kB audio:/;
 export const nowUs = () => Date.now() * 1000;
 
 /**
@@ -70,6 +70,8 @@ export class Decoder {
     private readonly args: string[],
     private readonly outputs: readonly ResolvedOutput[],
     private readonly events: DecoderEvents,
+    /** Streams piped into ffmpeg on the fds after the outputs' (a feed's inputs). */
+    private readonly inputs: readonly Readable[] = [],
   ) {}
 
   get pid(): number | undefined {
@@ -81,15 +83,22 @@ export class Decoder {
   }
 
   start(): void {
-    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'pipe', ...this.outputs.map(() => 'pipe' as const)];
+    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'pipe', ...this.outputs.map(() => 'pipe' as const), ...this.inputs.map(() => 'pipe' as const)];
     const child = spawnTracked(this.ffmpegPath, this.args, { stdio });
     this.child = child;
+    this.inputs.forEach((input, index) => {
+      const pipe = child.stdio[3 + this.outputs.length + index] as Writable;
+      // ffmpeg going away closes the pipe: that is its exit's business, not an error here.
+      pipe.on('error', () => undefined);
+      input.pipe(pipe);
+    });
     this.exitPromise = new Promise((resolve) => {
       let settled = false;
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (settled) return;
         settled = true;
         this.exited = true;
+        for (const input of this.inputs) input.destroy();
         resolve();
         this.events.onExit({ code, signal, stopped: this.stopping, stderrTail: this.stderrTail(), framesOut: this.framesOut });
       };
@@ -178,6 +187,7 @@ export class Decoder {
     if (!child || this.exited) return;
     this.stopping = true;
     this.resume();
+    for (const input of this.inputs) input.destroy();
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.kill('SIGTERM');
     await this.exitPromise;

@@ -60,7 +60,7 @@ export const outputLabel = (index: number) => `o${index}`;
 
 /** Whether the source delivers compressed video that a hardware decoder could take. */
 function decodesCompressedVideo(spec: SourceSpec): boolean {
-  return spec.kind === 'file' || spec.kind === 'network' || spec.kind === 'camera';
+  return spec.kind === 'file' || spec.kind === 'network' || spec.kind === 'camera' || spec.kind === 'feed';
 }
 
 /**
@@ -88,11 +88,17 @@ export interface InputOptions {
   hwaccel: string;
   /** Seek to this many seconds before decoding (a file restarted where it was). */
   startAtSeconds?: number;
+  /** For feeds: the inputs, read from the pipes after the outputs' pipes. */
+  feedInputs?: ReadonlyArray<{ demuxerArgs: string[] }>;
+  /** How many outputs (pipes 3, 4, …) come before the feed's input pipes. */
+  outputCount?: number;
 }
 
 /** The demuxer options and `-i` that open a source: shared by ffmpeg and ffprobe. */
 export function openArgs(spec: SourceSpec, platform: Platform): string[] {
   switch (spec.kind) {
+    case 'feed':
+      throw new Error('a feed is opened through its pipes (feedInputArgs), not by ffprobe');
     case 'test':
       return ['-f', 'lavfi', '-i', lavfiSource(spec)];
     case 'file':
@@ -123,14 +129,31 @@ export function inputArgs(spec: SourceSpec, options: InputOptions): string[] {
       if (spec.loop) args.push('-stream_loop', '-1');
       if (options.startAtSeconds) args.push('-ss', options.startAtSeconds.toFixed(6));
       break;
-    case 'camera':
     case 'screen':
-      // Their timestamps are the capture clock: keep them.
-      args.push('-copyts', '-fflags', 'nobuffer', ...liveDecoderThreads);
+      // Its timestamps are the capture clock: keep them. Every frame stands alone, so the
+      // frames read while probing need not be kept (they would be latency).
+      args.push('-copyts', '-fflags', 'nobuffer');
+      break;
+    case 'camera':
+      // Its timestamps are the capture clock: keep them. (A camera may send H264, whose
+      // first keyframe -fflags nobuffer would drop.)
+      args.push('-copyts', ...liveDecoderThreads);
       break;
     case 'network':
       args.push(...liveDecoderThreads);
       break;
+    case 'feed': {
+      // Its inputs are pipes after the outputs' (see buildDecodeArgs). The feed's demuxer
+      // options say how its timestamps are made; -copyts keeps them. (No -fflags nobuffer:
+      // it drops the packets read while probing, and with them the only keyframe.)
+      const first = 3 + (options.outputCount ?? 0);
+      return [
+        ...args,
+        '-copyts',
+        ...liveDecoderThreads,
+        ...(options.feedInputs ?? []).flatMap((input, i) => [...input.demuxerArgs, '-i', `pipe:${first + i}`]),
+      ];
+    }
   }
   return [...args, ...openArgs(spec, options.platform)];
 }
@@ -257,7 +280,7 @@ export function buildDecodeArgs(spec: SourceSpec, outputs: readonly ResolvedOutp
     '-nostdin',
     '-nostats',
     '-loglevel', 'level+info',
-    ...inputArgs(spec, options),
+    ...inputArgs(spec, { ...options, outputCount: outputs.length }),
     '-filter_complex', graph,
     ...outputs.flatMap((output, index) => outputArgs(output, index)),
   ];

@@ -49,8 +49,9 @@ export class StreamRegistry {
       idleTimeoutMs: request.idleTimeoutMs || streamDefaults.idleTimeoutMs,
     };
     const stream = new MediaStream(config, this.tools);
-    // Files are probed now, so that a missing or broken file fails the open with a clear error.
-    if (spec.kind === 'file') await stream.prepare();
+    // Files are probed now, so that a missing or broken file fails the open with a clear
+    // error; feeds are looked up, so that a publisher who is not there is NOT_FOUND.
+    if (spec.kind === 'file' || spec.kind === 'feed') await stream.prepare();
     if (this.streams.has(id)) return this.streams.get(id)!;
     this.streams.set(id, stream);
     stream.once('closed', () => this.streams.delete(id));
@@ -98,6 +99,8 @@ function defaultName(spec: SourceSpec): string {
       return `Camera ${spec.device}`;
     case 'screen':
       return `Screen ${spec.display}`;
+    case 'feed':
+      return `${spec.scheme.toUpperCase()} ${spec.name}`;
     case 'network': {
       try {
         const url = new URL(spec.url);

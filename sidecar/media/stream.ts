@@ -3,6 +3,7 @@ import type { ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
 import { log } from '../log';
 import { LatencyWindow, RateWindow } from './analytics';
 import { Decoder, type DecoderExit, type DecoderFrame, nowUs } from './decoder';
+import type { FeedRegistry, MediaFeed } from './feeds';
 import { buildDecodeArgs, type ResolvedOutput, resolveOutputSize } from './ffmpegArgs';
 import { probeSource } from './probe';
 import type { QueueOptions } from './queue';
@@ -31,6 +32,8 @@ export interface StreamTools {
   ffmpeg(): string;
   ffprobe(): string;
   platform: Platform;
+  /** Where `feed` sources (e.g. whip:<name>) find their media. */
+  feeds: FeedRegistry;
 }
 
 export interface StreamSnapshot {
@@ -337,10 +340,37 @@ export class MediaStream extends EventEmitter {
 
   private async sourceInfo(): Promise<ProbeResponse> {
     if (this.probe) return this.probe;
-    const probe = await probeSource(this.tools.ffprobe(), this.config.spec, { platform: this.tools.platform, timeoutMs: 15_000 });
+    const spec = this.config.spec;
+    const probe = spec.kind === 'feed' ? await this.requireFeed().describe() : await probeSource(this.tools.ffprobe(), spec, { platform: this.tools.platform, timeoutMs: 15_000 });
     this.probe = probe;
     this.emitState();
     return probe;
+  }
+
+  private watchedFeed: MediaFeed | undefined;
+
+  /** The feed a `feed` source decodes; its end is the stream's end. */
+  private requireFeed(): MediaFeed {
+    const spec = this.config.spec;
+    if (spec.kind !== 'feed') throw new Error('not a feed source');
+    const feed = this.tools.feeds.get(spec.name);
+    if (!feed) throw new MediaError('not-found', `no ${spec.scheme} publisher named "${spec.name}" is connected`);
+    if (this.watchedFeed !== feed) {
+      this.watchedFeed = feed;
+      void feed.ended.then((reason) => {
+        if (this.watchedFeed === feed && !this.closed) void this.endOfFeed(reason);
+      });
+    }
+    return feed;
+  }
+
+  private async endOfFeed(reason: string): Promise<void> {
+    this.clearRetryTimer();
+    await this.stopDecoder();
+    this.probe = undefined;
+    this.outputs = [];
+    this.setState('ended', reason);
+    for (const subscriber of this.subscribers) subscriber.end();
   }
 
   private describeDecoder(codec: string): string {
@@ -356,9 +386,11 @@ export class MediaStream extends EventEmitter {
     const generation = ++this.generation;
     const spec = this.config.spec;
     const resumeAtUs = spec.kind === 'file' && this.lastPtsUs >= 0 ? this.lastPtsUs : undefined;
+    const feedInputs = spec.kind === 'feed' ? this.requireFeed().inputs() : [];
     const args = buildDecodeArgs(spec, this.outputs, sourceSize, {
       platform: this.tools.platform,
       hwaccel: this.hwaccel,
+      feedInputs,
       ...(resumeAtUs !== undefined ? { startAtSeconds: resumeAtUs / 1e6 } : {}),
     });
     this.sequenceBase = this.nextSequence;
@@ -396,7 +428,7 @@ export class MediaStream extends EventEmitter {
       onExit: (exit) => {
         if (generation === this.generation) this.onDecoderExit(exit);
       },
-    });
+    }, feedInputs.map((input) => input.open()));
     this.decoder = decoder;
     this.captureClock = spec.kind === 'file' && spec.realtime ? 'paced' : 'none';
     if (this.stateValue !== 'reconnecting') this.setState('starting', '');

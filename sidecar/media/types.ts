@@ -9,7 +9,7 @@
 
 export type Platform = 'linux' | 'darwin' | 'win32';
 
-export type SourceSpec = TestSource | FileSource | CameraSource | ScreenSource | NetworkSource;
+export type SourceSpec = TestSource | FileSource | CameraSource | ScreenSource | NetworkSource | FeedSource;
 
 interface SourceBase {
   /** The URI as given. */
@@ -66,6 +66,15 @@ export interface NetworkSource extends SourceBase {
   url: string;
   /** RTSP transport; tcp by default. */
   transport: 'tcp' | 'udp';
+}
+
+/** Media the sidecar receives itself and pipes into ffmpeg (see feeds.ts), e.g. a WHIP publisher. */
+export interface FeedSource extends SourceBase {
+  kind: 'feed';
+  /** The scheme it was opened with, e.g. "whip". */
+  scheme: string;
+  /** The feed's name in the FeedRegistry. */
+  name: string;
 }
 
 export type FrameFormatName = 'jpeg' | 'rgb24' | 'rgba' | 'i420' | 'gray';

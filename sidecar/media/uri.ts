@@ -11,9 +11,14 @@ import { MediaError, type NetworkSource, type Platform, type SourceSpec } from '
  *   file:///abs/clip.mp4?loop=1&realtime=1          (a plain absolute path works too)
  *   camera:[DEVICE]?size=WxH&rate=R&pixel_format=F
  *   screen:[DISPLAY]?region=X,Y,W,H&rate=R&cursor=0|1
+ *   whip:NAME                                        (what a WHIP publisher named NAME sends)
  *   rtsp:// rtsps:// rtmp:// rtmps:// srt:// udp:// http:// https://   #transport=tcp|udp (rtsp)
  */
-export const sourceSchemes = ['test', 'file', 'camera', 'screen', 'rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt', 'udp', 'http', 'https'] as const;
+export const sourceSchemes = ['test', 'file', 'camera', 'screen', 'whip', 'rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt', 'udp', 'http', 'https'] as const;
+
+/** Schemes whose media the sidecar receives itself (feeds.ts): `whip:<name>`. */
+const feedSchemes = new Set(['whip']);
+const feedNamePattern = /^[A-Za-z0-9._-]{1,64}$/;
 
 const testPatterns = ['testsrc2', 'testsrc', 'smptebars', 'smptehdbars', 'rgbtestsrc', 'yuvtestsrc', 'mandelbrot'];
 const networkProtocols = new Set<NetworkSource['protocol']>(['rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt', 'udp', 'http', 'https']);
@@ -96,6 +101,7 @@ export function parseSourceUri(uri: string, platform: Platform): SourceSpec {
     case 'screen':
       return parseScreen(text, url, platform);
     default:
+      if (feedSchemes.has(scheme)) return parseFeed(text, url, scheme);
       if (networkProtocols.has(scheme as NetworkSource['protocol'])) return parseNetwork(text, url, scheme as NetworkSource['protocol']);
       throw invalid(`unknown source scheme "${scheme}:"; use one of ${sourceSchemes.map((s) => `${s}:`).join(', ')}`);
   }
@@ -202,4 +208,11 @@ function parseNetwork(uri: string, url: URL, protocol: NetworkSource['protocol']
   const target = new URL(url.href);
   target.hash = '';
   return { kind: 'network', uri, live: true, protocol, url: target.href, transport };
+}
+
+function parseFeed(uri: string, url: URL, scheme: string): SourceSpec {
+  const name = decodeURIComponent(url.pathname);
+  if (!feedNamePattern.test(name)) throw invalid(`${scheme}: needs a name of 1–64 letters, digits, ".", "_" or "-", e.g. ${scheme}:phone; got "${name}"`);
+  new Options(url.searchParams, `${scheme}:`, []);
+  return { kind: 'feed', uri, live: true, scheme, name };
 }

@@ -29,6 +29,9 @@ describe('Health and GetInfo', { timeout: 30_000 }, () => {
     assert.equal(info.platform, `${process.platform}-${process.arch}`);
     assert.ok(info.capabilities.includes('health'), info.capabilities.join());
     assert.ok(info.capabilities.includes('info'), info.capabilities.join());
+    assert.ok(info.capabilities.includes('streams'), info.capabilities.join());
+    // Debian's ffmpeg is built with these hardware decoders (no device here, but they are listed).
+    assert.ok(info.hwaccels.includes('vaapi') && info.hwaccels.includes('cuda'), `hwaccels: ${info.hwaccels.join(', ')}`);
 
     assert.ok(info.ffmpeg, 'ffmpeg is described');
     assert.equal(info.ffmpeg.error, '', info.ffmpeg.error);

@@ -84,3 +84,12 @@ describe('network sources', () => {
     assert.throws(() => parseSourceUri('file:///a\0b', 'linux'), invalid(/NUL/));
   });
 });
+
+describe('feed sources (media the sidecar receives itself)', () => {
+  test('whip:NAME names a publisher; a bad name is refused', () => {
+    assert.deepEqual(parseSourceUri('whip:phone-1', 'linux'), { kind: 'feed', uri: 'whip:phone-1', live: true, scheme: 'whip', name: 'phone-1' });
+    assert.throws(() => parseSourceUri('whip:', 'linux'), invalid(/whip: needs a name/));
+    assert.throws(() => parseSourceUri('whip:a/b', 'linux'), invalid(/whip: needs a name/));
+    assert.throws(() => parseSourceUri('whip:cam?x=1', 'linux'), invalid(/unknown option "x"/));
+  });
+});

@@ -47,6 +47,9 @@ export const protobufFileName = "sidestream/v1/streams.proto";
  *   screen:<display>?region=x,y,w,h&rate=30&cursor=1
  *       x11grab on Linux (an X display such as :0.0; default $DISPLAY), gdigrab on
  *       Windows ("desktop"), avfoundation on macOS (the screen's device index).
+ *   whip:<name>
+ *       what a WHIP publisher named <name> sends to the sidecar (NOT_FOUND while none is
+ *       connected); the stream ends when the publisher leaves.
  *   rtsp://… and rtsps://… (#transport=tcp|udp, TCP by default), rtmp://…, rtmps://…,
  *   srt://…, udp://…, http(s)://… (HLS, DASH, progressive).
  */
