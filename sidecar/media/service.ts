@@ -137,6 +137,8 @@ export function streamsService(
       }),
     watchStream: (call) => watch(registry, call),
     subscribe: (call) => subscribe(registry, call),
+    // Arrives with the audio work (issue 6); until then the caller learns so plainly.
+    subscribeAudio: (call) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'SubscribeAudio is not implemented in this sidecar version yet' }),
   };
 }
 

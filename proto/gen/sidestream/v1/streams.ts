@@ -266,6 +266,49 @@ export function bufferPolicyToJSON(object: BufferPolicy): string {
   }
 }
 
+/** SampleFormat is the layout of PCM samples. */
+export enum SampleFormat {
+  /** SAMPLE_FORMAT_UNSPECIFIED - Not set: S16LE. */
+  SAMPLE_FORMAT_UNSPECIFIED = 0,
+  /** SAMPLE_FORMAT_S16LE - Signed 16-bit little-endian integers, interleaved by channel. */
+  SAMPLE_FORMAT_S16LE = 1,
+  /** SAMPLE_FORMAT_F32LE - 32-bit little-endian floats in [-1, 1], interleaved by channel. */
+  SAMPLE_FORMAT_F32LE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function sampleFormatFromJSON(object: any): SampleFormat {
+  switch (object) {
+    case 0:
+    case "SAMPLE_FORMAT_UNSPECIFIED":
+      return SampleFormat.SAMPLE_FORMAT_UNSPECIFIED;
+    case 1:
+    case "SAMPLE_FORMAT_S16LE":
+      return SampleFormat.SAMPLE_FORMAT_S16LE;
+    case 2:
+    case "SAMPLE_FORMAT_F32LE":
+      return SampleFormat.SAMPLE_FORMAT_F32LE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SampleFormat.UNRECOGNIZED;
+  }
+}
+
+export function sampleFormatToJSON(object: SampleFormat): string {
+  switch (object) {
+    case SampleFormat.SAMPLE_FORMAT_UNSPECIFIED:
+      return "SAMPLE_FORMAT_UNSPECIFIED";
+    case SampleFormat.SAMPLE_FORMAT_S16LE:
+      return "SAMPLE_FORMAT_S16LE";
+    case SampleFormat.SAMPLE_FORMAT_F32LE:
+      return "SAMPLE_FORMAT_F32LE";
+    case SampleFormat.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** ListDevicesRequest has no fields. */
 export interface ListDevicesRequest {
 }
@@ -582,6 +625,33 @@ export interface StreamAnalytics {
   subscribers: SubscriberAnalytics[];
   /** The window these rates cover, in milliseconds. */
   windowMs: number;
+  /** Audio figures, for streams with audio. */
+  audio?: AudioAnalytics | undefined;
+}
+
+/** ChannelLevel is one audio channel's level over the last window. */
+export interface ChannelLevel {
+  /** Root-mean-square level in dBFS (0 is full scale; silence is about -120). */
+  rmsDbfs: number;
+  /** Peak level in dBFS. */
+  peakDbfs: number;
+}
+
+/** AudioAnalytics are a stream's audio figures over the last window. */
+export interface AudioAnalytics {
+  /** Levels per channel, in the source's channel order. */
+  channels: ChannelLevel[];
+  /** Samples at or above full scale (clipped), since the stream opened. */
+  clippedSamples: number;
+  /** Audio frames dropped by subscribers' buffering policies, since the stream opened. */
+  droppedFrames: number;
+  /**
+   * How far audio runs ahead of video (positive) or behind it (negative), in
+   * milliseconds, for streams with both; 0 otherwise.
+   */
+  avOffsetMs: number;
+  /** The source's sample rate in Hz. */
+  sampleRate: number;
 }
 
 /** StreamEvent is one update about a stream. */
@@ -651,6 +721,51 @@ export interface Frame {
    * Frames of the stream this subscriber did not get since its previous frame
    * (dropped by its buffering policy or skipped for max_fps).
    */
+  droppedBefore: number;
+}
+
+/** SubscribeAudioRequest asks for audio of a stream. */
+export interface SubscribeAudioRequest {
+  /** The stream's id; NOT_FOUND when no such stream is open. */
+  streamId: string;
+  /** The sample format to deliver. */
+  sampleFormat: SampleFormat;
+  /** Sample rate in Hz; 0 keeps the source's rate. ffmpeg resamples. */
+  sampleRate: number;
+  /** Channels: 1 (mono) or 2 (stereo); 0 keeps the source's (mixed down to 2 when it has more). */
+  channels: number;
+  /** Duration of one frame in milliseconds, 10 to 100; 0 means 20. */
+  frameMs: number;
+  /** The buffering policy (as for video). */
+  policy: BufferPolicy;
+  /** Queue bound in frames; 0 means 50. */
+  queueFrames: number;
+}
+
+/** AudioFrame is one frame of decoded audio. */
+export interface AudioFrame {
+  /** Sequence number of this frame in the stream's audio, from 0. */
+  sequence: number;
+  /** The source's presentation timestamp of the first sample, in microseconds. */
+  ptsUs: number;
+  /** When the frame left the decoder, in microseconds since the Unix epoch. */
+  decodedAtUs: number;
+  /**
+   * When its first sample was captured, in microseconds since the Unix epoch, when
+   * the source says (microphones, test tones, WebRTC); 0 otherwise.
+   */
+  capturedAtUs: number;
+  /** Sample rate in Hz. */
+  sampleRate: number;
+  /** Channel count. */
+  channels: number;
+  /** The layout of `data`. */
+  sampleFormat: SampleFormat;
+  /** Samples per channel in this frame (the last frame of a source may be shorter). */
+  samples: number;
+  /** Interleaved PCM: samples × channels × bytes per sample. */
+  data: Buffer;
+  /** Frames of the stream's audio this subscriber did not get since its previous frame. */
   droppedBefore: number;
 }
 
@@ -2889,6 +3004,7 @@ function createBaseStreamAnalytics(): StreamAnalytics {
     latency: undefined,
     subscribers: [],
     windowMs: 0,
+    audio: undefined,
   };
 }
 
@@ -2929,6 +3045,9 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
     }
     if (message.windowMs !== 0) {
       writer.uint32(96).uint32(message.windowMs);
+    }
+    if (message.audio !== undefined) {
+      AudioAnalytics.encode(message.audio, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -3042,6 +3161,14 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
             message.windowMs = reader.uint32();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.audio = AudioAnalytics.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3106,6 +3233,7 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
         : isSet(object.window_ms)
         ? globalThis.Number(object.window_ms)
         : 0,
+      audio: isSet(object.audio) ? AudioAnalytics.fromJSON(object.audio) : undefined,
     };
   },
 
@@ -3147,6 +3275,9 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
     if (message.windowMs !== 0) {
       obj.windowMs = Math.round(message.windowMs);
     }
+    if (message.audio !== undefined) {
+      obj.audio = AudioAnalytics.toJSON(message.audio);
+    }
     return obj;
   },
 
@@ -3169,6 +3300,253 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
       : undefined;
     message.subscribers = object.subscribers?.map((e) => SubscriberAnalytics.fromPartial(e)) || [];
     message.windowMs = object.windowMs ?? 0;
+    message.audio = (object.audio !== undefined && object.audio !== null)
+      ? AudioAnalytics.fromPartial(object.audio)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseChannelLevel(): ChannelLevel {
+  return { rmsDbfs: 0, peakDbfs: 0 };
+}
+
+export const ChannelLevel: MessageFns<ChannelLevel> = {
+  encode(message: ChannelLevel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rmsDbfs !== 0) {
+      writer.uint32(9).double(message.rmsDbfs);
+    }
+    if (message.peakDbfs !== 0) {
+      writer.uint32(17).double(message.peakDbfs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChannelLevel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChannelLevel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.rmsDbfs = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.peakDbfs = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChannelLevel {
+    return {
+      rmsDbfs: isSet(object.rmsDbfs)
+        ? globalThis.Number(object.rmsDbfs)
+        : isSet(object.rms_dbfs)
+        ? globalThis.Number(object.rms_dbfs)
+        : 0,
+      peakDbfs: isSet(object.peakDbfs)
+        ? globalThis.Number(object.peakDbfs)
+        : isSet(object.peak_dbfs)
+        ? globalThis.Number(object.peak_dbfs)
+        : 0,
+    };
+  },
+
+  toJSON(message: ChannelLevel): unknown {
+    const obj: any = {};
+    if (message.rmsDbfs !== 0) {
+      obj.rmsDbfs = floatToJson(message.rmsDbfs);
+    }
+    if (message.peakDbfs !== 0) {
+      obj.peakDbfs = floatToJson(message.peakDbfs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChannelLevel>, I>>(base?: I): ChannelLevel {
+    return ChannelLevel.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChannelLevel>, I>>(object: I): ChannelLevel {
+    const message = createBaseChannelLevel();
+    message.rmsDbfs = object.rmsDbfs ?? 0;
+    message.peakDbfs = object.peakDbfs ?? 0;
+    return message;
+  },
+};
+
+function createBaseAudioAnalytics(): AudioAnalytics {
+  return { channels: [], clippedSamples: 0, droppedFrames: 0, avOffsetMs: 0, sampleRate: 0 };
+}
+
+export const AudioAnalytics: MessageFns<AudioAnalytics> = {
+  encode(message: AudioAnalytics, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.channels) {
+      ChannelLevel.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.clippedSamples !== 0) {
+      writer.uint32(16).uint64(message.clippedSamples);
+    }
+    if (message.droppedFrames !== 0) {
+      writer.uint32(24).uint64(message.droppedFrames);
+    }
+    if (message.avOffsetMs !== 0) {
+      writer.uint32(33).double(message.avOffsetMs);
+    }
+    if (message.sampleRate !== 0) {
+      writer.uint32(40).uint32(message.sampleRate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AudioAnalytics {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAudioAnalytics();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.channels.push(ChannelLevel.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.clippedSamples = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.droppedFrames = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.avOffsetMs = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sampleRate = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AudioAnalytics {
+    return {
+      channels: globalThis.Array.isArray(object?.channels)
+        ? object.channels.map((e: any) => ChannelLevel.fromJSON(e))
+        : [],
+      clippedSamples: isSet(object.clippedSamples)
+        ? globalThis.Number(object.clippedSamples)
+        : isSet(object.clipped_samples)
+        ? globalThis.Number(object.clipped_samples)
+        : 0,
+      droppedFrames: isSet(object.droppedFrames)
+        ? globalThis.Number(object.droppedFrames)
+        : isSet(object.dropped_frames)
+        ? globalThis.Number(object.dropped_frames)
+        : 0,
+      avOffsetMs: isSet(object.avOffsetMs)
+        ? globalThis.Number(object.avOffsetMs)
+        : isSet(object.av_offset_ms)
+        ? globalThis.Number(object.av_offset_ms)
+        : 0,
+      sampleRate: isSet(object.sampleRate)
+        ? globalThis.Number(object.sampleRate)
+        : isSet(object.sample_rate)
+        ? globalThis.Number(object.sample_rate)
+        : 0,
+    };
+  },
+
+  toJSON(message: AudioAnalytics): unknown {
+    const obj: any = {};
+    if (message.channels?.length) {
+      obj.channels = message.channels.map((e) => ChannelLevel.toJSON(e));
+    }
+    if (message.clippedSamples !== 0) {
+      obj.clippedSamples = Math.round(message.clippedSamples);
+    }
+    if (message.droppedFrames !== 0) {
+      obj.droppedFrames = Math.round(message.droppedFrames);
+    }
+    if (message.avOffsetMs !== 0) {
+      obj.avOffsetMs = floatToJson(message.avOffsetMs);
+    }
+    if (message.sampleRate !== 0) {
+      obj.sampleRate = Math.round(message.sampleRate);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AudioAnalytics>, I>>(base?: I): AudioAnalytics {
+    return AudioAnalytics.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AudioAnalytics>, I>>(object: I): AudioAnalytics {
+    const message = createBaseAudioAnalytics();
+    message.channels = object.channels?.map((e) => ChannelLevel.fromPartial(e)) || [];
+    message.clippedSamples = object.clippedSamples ?? 0;
+    message.droppedFrames = object.droppedFrames ?? 0;
+    message.avOffsetMs = object.avOffsetMs ?? 0;
+    message.sampleRate = object.sampleRate ?? 0;
     return message;
   },
 };
@@ -3753,6 +4131,439 @@ export const Frame: MessageFns<Frame> = {
   },
 };
 
+function createBaseSubscribeAudioRequest(): SubscribeAudioRequest {
+  return { streamId: "", sampleFormat: 0, sampleRate: 0, channels: 0, frameMs: 0, policy: 0, queueFrames: 0 };
+}
+
+export const SubscribeAudioRequest: MessageFns<SubscribeAudioRequest> = {
+  encode(message: SubscribeAudioRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.streamId !== "") {
+      writer.uint32(10).string(message.streamId);
+    }
+    if (message.sampleFormat !== 0) {
+      writer.uint32(16).int32(message.sampleFormat);
+    }
+    if (message.sampleRate !== 0) {
+      writer.uint32(24).uint32(message.sampleRate);
+    }
+    if (message.channels !== 0) {
+      writer.uint32(32).uint32(message.channels);
+    }
+    if (message.frameMs !== 0) {
+      writer.uint32(40).uint32(message.frameMs);
+    }
+    if (message.policy !== 0) {
+      writer.uint32(48).int32(message.policy);
+    }
+    if (message.queueFrames !== 0) {
+      writer.uint32(56).uint32(message.queueFrames);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubscribeAudioRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubscribeAudioRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.streamId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sampleFormat = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sampleRate = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.channels = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.frameMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.policy = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.queueFrames = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubscribeAudioRequest {
+    return {
+      streamId: isSet(object.streamId)
+        ? globalThis.String(object.streamId)
+        : isSet(object.stream_id)
+        ? globalThis.String(object.stream_id)
+        : "",
+      sampleFormat: isSet(object.sampleFormat)
+        ? sampleFormatFromJSON(object.sampleFormat)
+        : isSet(object.sample_format)
+        ? sampleFormatFromJSON(object.sample_format)
+        : 0,
+      sampleRate: isSet(object.sampleRate)
+        ? globalThis.Number(object.sampleRate)
+        : isSet(object.sample_rate)
+        ? globalThis.Number(object.sample_rate)
+        : 0,
+      channels: isSet(object.channels) ? globalThis.Number(object.channels) : 0,
+      frameMs: isSet(object.frameMs)
+        ? globalThis.Number(object.frameMs)
+        : isSet(object.frame_ms)
+        ? globalThis.Number(object.frame_ms)
+        : 0,
+      policy: isSet(object.policy) ? bufferPolicyFromJSON(object.policy) : 0,
+      queueFrames: isSet(object.queueFrames)
+        ? globalThis.Number(object.queueFrames)
+        : isSet(object.queue_frames)
+        ? globalThis.Number(object.queue_frames)
+        : 0,
+    };
+  },
+
+  toJSON(message: SubscribeAudioRequest): unknown {
+    const obj: any = {};
+    if (message.streamId !== "") {
+      obj.streamId = message.streamId;
+    }
+    if (message.sampleFormat !== 0) {
+      obj.sampleFormat = sampleFormatToJSON(message.sampleFormat);
+    }
+    if (message.sampleRate !== 0) {
+      obj.sampleRate = Math.round(message.sampleRate);
+    }
+    if (message.channels !== 0) {
+      obj.channels = Math.round(message.channels);
+    }
+    if (message.frameMs !== 0) {
+      obj.frameMs = Math.round(message.frameMs);
+    }
+    if (message.policy !== 0) {
+      obj.policy = bufferPolicyToJSON(message.policy);
+    }
+    if (message.queueFrames !== 0) {
+      obj.queueFrames = Math.round(message.queueFrames);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SubscribeAudioRequest>, I>>(base?: I): SubscribeAudioRequest {
+    return SubscribeAudioRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SubscribeAudioRequest>, I>>(object: I): SubscribeAudioRequest {
+    const message = createBaseSubscribeAudioRequest();
+    message.streamId = object.streamId ?? "";
+    message.sampleFormat = object.sampleFormat ?? 0;
+    message.sampleRate = object.sampleRate ?? 0;
+    message.channels = object.channels ?? 0;
+    message.frameMs = object.frameMs ?? 0;
+    message.policy = object.policy ?? 0;
+    message.queueFrames = object.queueFrames ?? 0;
+    return message;
+  },
+};
+
+function createBaseAudioFrame(): AudioFrame {
+  return {
+    sequence: 0,
+    ptsUs: 0,
+    decodedAtUs: 0,
+    capturedAtUs: 0,
+    sampleRate: 0,
+    channels: 0,
+    sampleFormat: 0,
+    samples: 0,
+    data: Buffer.alloc(0),
+    droppedBefore: 0,
+  };
+}
+
+export const AudioFrame: MessageFns<AudioFrame> = {
+  encode(message: AudioFrame, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequence !== 0) {
+      writer.uint32(8).uint64(message.sequence);
+    }
+    if (message.ptsUs !== 0) {
+      writer.uint32(16).int64(message.ptsUs);
+    }
+    if (message.decodedAtUs !== 0) {
+      writer.uint32(24).int64(message.decodedAtUs);
+    }
+    if (message.capturedAtUs !== 0) {
+      writer.uint32(32).int64(message.capturedAtUs);
+    }
+    if (message.sampleRate !== 0) {
+      writer.uint32(40).uint32(message.sampleRate);
+    }
+    if (message.channels !== 0) {
+      writer.uint32(48).uint32(message.channels);
+    }
+    if (message.sampleFormat !== 0) {
+      writer.uint32(56).int32(message.sampleFormat);
+    }
+    if (message.samples !== 0) {
+      writer.uint32(64).uint32(message.samples);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(74).bytes(message.data);
+    }
+    if (message.droppedBefore !== 0) {
+      writer.uint32(80).uint32(message.droppedBefore);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AudioFrame {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAudioFrame();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ptsUs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.decodedAtUs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.capturedAtUs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sampleRate = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.channels = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.sampleFormat = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.samples = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.droppedBefore = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AudioFrame {
+    return {
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      ptsUs: isSet(object.ptsUs)
+        ? globalThis.Number(object.ptsUs)
+        : isSet(object.pts_us)
+        ? globalThis.Number(object.pts_us)
+        : 0,
+      decodedAtUs: isSet(object.decodedAtUs)
+        ? globalThis.Number(object.decodedAtUs)
+        : isSet(object.decoded_at_us)
+        ? globalThis.Number(object.decoded_at_us)
+        : 0,
+      capturedAtUs: isSet(object.capturedAtUs)
+        ? globalThis.Number(object.capturedAtUs)
+        : isSet(object.captured_at_us)
+        ? globalThis.Number(object.captured_at_us)
+        : 0,
+      sampleRate: isSet(object.sampleRate)
+        ? globalThis.Number(object.sampleRate)
+        : isSet(object.sample_rate)
+        ? globalThis.Number(object.sample_rate)
+        : 0,
+      channels: isSet(object.channels) ? globalThis.Number(object.channels) : 0,
+      sampleFormat: isSet(object.sampleFormat)
+        ? sampleFormatFromJSON(object.sampleFormat)
+        : isSet(object.sample_format)
+        ? sampleFormatFromJSON(object.sample_format)
+        : 0,
+      samples: isSet(object.samples) ? globalThis.Number(object.samples) : 0,
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      droppedBefore: isSet(object.droppedBefore)
+        ? globalThis.Number(object.droppedBefore)
+        : isSet(object.dropped_before)
+        ? globalThis.Number(object.dropped_before)
+        : 0,
+    };
+  },
+
+  toJSON(message: AudioFrame): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.ptsUs !== 0) {
+      obj.ptsUs = Math.round(message.ptsUs);
+    }
+    if (message.decodedAtUs !== 0) {
+      obj.decodedAtUs = Math.round(message.decodedAtUs);
+    }
+    if (message.capturedAtUs !== 0) {
+      obj.capturedAtUs = Math.round(message.capturedAtUs);
+    }
+    if (message.sampleRate !== 0) {
+      obj.sampleRate = Math.round(message.sampleRate);
+    }
+    if (message.channels !== 0) {
+      obj.channels = Math.round(message.channels);
+    }
+    if (message.sampleFormat !== 0) {
+      obj.sampleFormat = sampleFormatToJSON(message.sampleFormat);
+    }
+    if (message.samples !== 0) {
+      obj.samples = Math.round(message.samples);
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.droppedBefore !== 0) {
+      obj.droppedBefore = Math.round(message.droppedBefore);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AudioFrame>, I>>(base?: I): AudioFrame {
+    return AudioFrame.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AudioFrame>, I>>(object: I): AudioFrame {
+    const message = createBaseAudioFrame();
+    message.sequence = object.sequence ?? 0;
+    message.ptsUs = object.ptsUs ?? 0;
+    message.decodedAtUs = object.decodedAtUs ?? 0;
+    message.capturedAtUs = object.capturedAtUs ?? 0;
+    message.sampleRate = object.sampleRate ?? 0;
+    message.channels = object.channels ?? 0;
+    message.sampleFormat = object.sampleFormat ?? 0;
+    message.samples = object.samples ?? 0;
+    message.data = object.data ?? Buffer.alloc(0);
+    message.droppedBefore = object.droppedBefore ?? 0;
+    return message;
+  },
+};
+
 /** StreamsService opens, lists and closes streams and delivers their frames. */
 export type StreamsServiceService = typeof StreamsServiceService;
 export const StreamsServiceService = {
@@ -3840,6 +4651,20 @@ export const StreamsServiceService = {
     responseSerialize: (value: Frame): Buffer => Buffer.from(Frame.encode(value).finish()),
     responseDeserialize: (value: Buffer): Frame => Frame.decode(value),
   },
+  /**
+   * SubscribeAudio streams decoded audio as PCM frames of a fixed duration, resampled
+   * and mixed by ffmpeg as asked. FAILED_PRECONDITION when the source has no audio.
+   */
+  subscribeAudio: {
+    path: "/sidestream.v1.StreamsService/SubscribeAudio" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: SubscribeAudioRequest): Buffer =>
+      Buffer.from(SubscribeAudioRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SubscribeAudioRequest => SubscribeAudioRequest.decode(value),
+    responseSerialize: (value: AudioFrame): Buffer => Buffer.from(AudioFrame.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AudioFrame => AudioFrame.decode(value),
+  },
 } as const;
 
 export interface StreamsServiceServer extends UntypedServiceImplementation {
@@ -3871,6 +4696,11 @@ export interface StreamsServiceServer extends UntypedServiceImplementation {
    * is closed, FAILED_PRECONDITION when the stream failed (the message says why).
    */
   subscribe: handleServerStreamingCall<SubscribeRequest, Frame>;
+  /**
+   * SubscribeAudio streams decoded audio as PCM frames of a fixed duration, resampled
+   * and mixed by ffmpeg as asked. FAILED_PRECONDITION when the source has no audio.
+   */
+  subscribeAudio: handleServerStreamingCall<SubscribeAudioRequest, AudioFrame>;
 }
 
 export interface StreamsServiceClient extends Client {
@@ -3982,6 +4812,16 @@ export interface StreamsServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<Frame>;
+  /**
+   * SubscribeAudio streams decoded audio as PCM frames of a fixed duration, resampled
+   * and mixed by ffmpeg as asked. FAILED_PRECONDITION when the source has no audio.
+   */
+  subscribeAudio(request: SubscribeAudioRequest, options?: Partial<CallOptions>): ClientReadableStream<AudioFrame>;
+  subscribeAudio(
+    request: SubscribeAudioRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<AudioFrame>;
 }
 
 export const StreamsServiceClient = makeGenericClientConstructor(
