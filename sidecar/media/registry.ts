@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { OpenStreamRequest } from '../../proto/gen/sidestream/v1/streams';
 import { log } from '../log';
 import { type StreamConfig, MediaStream, type StreamTools } from './stream';
@@ -13,12 +14,15 @@ export const streamDefaults = {
 
 const idPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** The open streams of one sidecar. */
-export class StreamRegistry {
+/** The open streams of one sidecar; emits 'changed' when one opens, closes or changes state. */
+export class StreamRegistry extends EventEmitter {
   private readonly streams = new Map<string, MediaStream>();
   private counter = 0;
 
-  constructor(private readonly tools: StreamTools) {}
+  constructor(private readonly tools: StreamTools) {
+    super();
+    this.setMaxListeners(0);
+  }
 
   async open(request: OpenStreamRequest): Promise<MediaStream> {
     const spec = parseSourceUri(request.uri, this.tools.platform);
@@ -54,7 +58,14 @@ export class StreamRegistry {
     if (spec.kind === 'file' || spec.kind === 'feed') await stream.prepare();
     if (this.streams.has(id)) return this.streams.get(id)!;
     this.streams.set(id, stream);
-    stream.once('closed', () => this.streams.delete(id));
+    const changed = () => this.emit('changed');
+    stream.on('state', changed);
+    stream.once('closed', () => {
+      this.streams.delete(id);
+      stream.off('state', changed);
+      changed();
+    });
+    changed();
     log.info(`stream ${id} opened: ${spec.uri}`);
     return stream;
   }

@@ -9,6 +9,8 @@ import {
   type StreamsServiceServer,
   type SubscribeRequest,
   type WatchStreamRequest,
+  type WatchStreamsRequest,
+  type StreamList,
 } from '../../proto/gen/sidestream/v1/streams';
 import { log } from '../log';
 import { listDevices } from './devices';
@@ -136,10 +138,34 @@ export function streamsService(
         return {};
       }),
     watchStream: (call) => watch(registry, call),
+    watchStreams: (call) => watchAll(registry, call),
     subscribe: (call) => subscribe(registry, call),
     // Arrives with the audio work (issue 6); until then the caller learns so plainly.
     subscribeAudio: (call) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'SubscribeAudio is not implemented in this sidecar version yet' }),
   };
+}
+
+function watchAll(registry: StreamRegistry, call: ServerWritableStream<WatchStreamsRequest, StreamList>): void {
+  const minIntervalMs = Math.max(10, call.request.minIntervalMs || 100);
+  let timer: NodeJS.Timeout | undefined;
+  let lastSentAt = 0;
+  const send = () => {
+    timer = undefined;
+    lastSentAt = Date.now();
+    if (!call.cancelled && !call.writableEnded) call.write({ streams: registry.list().map((s) => toStreamInfo(s.snapshot())) });
+  };
+  const onChanged = () => {
+    if (timer) return;
+    timer = setTimeout(send, Math.max(0, lastSentAt + minIntervalMs - Date.now()));
+  };
+  const cleanup = () => {
+    if (timer) clearTimeout(timer);
+    registry.off('changed', onChanged);
+  };
+  registry.on('changed', onChanged);
+  call.once('cancelled', cleanup);
+  call.once('close', cleanup);
+  send();
 }
 
 function watch(registry: StreamRegistry, call: ServerWritableStream<WatchStreamRequest, StreamEvent>): void {

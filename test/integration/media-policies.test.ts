@@ -110,3 +110,26 @@ describe('WatchStream', () => {
     assert.equal(await watch.ended, undefined, 'the watch ends with OK when the stream closes');
   });
 });
+
+describe('WatchStreams', () => {
+  test('sends the list when a stream opens, changes state and closes, whoever opened it', async () => {
+    const { lists, call } = client.watchAll(20);
+    const until = async (predicate: (list: { id: string; state: StreamState }[]) => boolean, what: string) => {
+      const deadline = Date.now() + 10_000;
+      while (!lists.some(predicate)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; lists: ${JSON.stringify(lists.map((l) => l.map((s) => [s.id, s.state])))}`);
+        await sleep(20);
+      }
+    };
+    await until((list) => !list.some((s) => s.id === 'listed'), 'the first list');
+    await client.open({ uri: 'test:video?size=160x120', id: 'listed' });
+    await until((list) => list.some((s) => s.id === 'listed' && s.state === StreamState.STREAM_STATE_IDLE), 'the opened stream');
+    const collection = client.collect({ streamId: 'listed', format: FrameFormat.FRAME_FORMAT_GRAY }, 3);
+    await until((list) => list.some((s) => s.id === 'listed' && s.state === StreamState.STREAM_STATE_LIVE), 'the stream live');
+    await collection.done;
+    await client.close('listed');
+    const count = lists.length;
+    await until((list) => lists.indexOf(list) >= count - 1 && !list.some((s) => s.id === 'listed'), 'the stream gone');
+    call.cancel();
+  });
+});

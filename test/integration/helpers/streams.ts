@@ -128,6 +128,15 @@ export class StreamsTestClient {
     return { events, call, ended };
   }
 
+  /** Streams the list of open streams into `lists` until cancelled. */
+  watchAll(minIntervalMs = 50): { lists: StreamInfo[][]; call: ClientReadableStream<{ streams: StreamInfo[] }> } {
+    const call = this.client.watchStreams({ minIntervalMs });
+    const lists: StreamInfo[][] = [];
+    call.on('data', (list: { streams: StreamInfo[] }) => lists.push(list.streams));
+    call.on('error', () => undefined);
+    return { lists, call };
+  }
+
   shutdown(): void {
     this.client.close();
   }

@@ -529,6 +529,18 @@ export interface OpenStreamResponse {
 export interface ListStreamsRequest {
 }
 
+/** WatchStreamsRequest sets how often the list may be sent. */
+export interface WatchStreamsRequest {
+  /** The shortest time between two lists, in milliseconds; 0 means 100. */
+  minIntervalMs: number;
+}
+
+/** StreamList is the list of open streams at one moment. */
+export interface StreamList {
+  /** The open streams, oldest first. */
+  streams: StreamInfo[];
+}
+
 /** ListStreamsResponse lists the open streams. */
 export interface ListStreamsResponse {
   /** The open streams, oldest first. */
@@ -2231,6 +2243,148 @@ export const ListStreamsRequest: MessageFns<ListStreamsRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<ListStreamsRequest>, I>>(_: I): ListStreamsRequest {
     const message = createBaseListStreamsRequest();
+    return message;
+  },
+};
+
+function createBaseWatchStreamsRequest(): WatchStreamsRequest {
+  return { minIntervalMs: 0 };
+}
+
+export const WatchStreamsRequest: MessageFns<WatchStreamsRequest> = {
+  encode(message: WatchStreamsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.minIntervalMs !== 0) {
+      writer.uint32(8).uint32(message.minIntervalMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchStreamsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchStreamsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.minIntervalMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchStreamsRequest {
+    return {
+      minIntervalMs: isSet(object.minIntervalMs)
+        ? globalThis.Number(object.minIntervalMs)
+        : isSet(object.min_interval_ms)
+        ? globalThis.Number(object.min_interval_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: WatchStreamsRequest): unknown {
+    const obj: any = {};
+    if (message.minIntervalMs !== 0) {
+      obj.minIntervalMs = Math.round(message.minIntervalMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchStreamsRequest>, I>>(base?: I): WatchStreamsRequest {
+    return WatchStreamsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchStreamsRequest>, I>>(object: I): WatchStreamsRequest {
+    const message = createBaseWatchStreamsRequest();
+    message.minIntervalMs = object.minIntervalMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseStreamList(): StreamList {
+  return { streams: [] };
+}
+
+export const StreamList: MessageFns<StreamList> = {
+  encode(message: StreamList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.streams) {
+      StreamInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.streams.push(StreamInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamList {
+    return {
+      streams: globalThis.Array.isArray(object?.streams) ? object.streams.map((e: any) => StreamInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: StreamList): unknown {
+    const obj: any = {};
+    if (message.streams?.length) {
+      obj.streams = message.streams.map((e) => StreamInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamList>, I>>(base?: I): StreamList {
+    return StreamList.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamList>, I>>(object: I): StreamList {
+    const message = createBaseStreamList();
+    message.streams = object.streams?.map((e) => StreamInfo.fromPartial(e)) || [];
     return message;
   },
 };
@@ -4615,6 +4769,20 @@ export const StreamsServiceService = {
     responseSerialize: (value: ListStreamsResponse): Buffer => Buffer.from(ListStreamsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListStreamsResponse => ListStreamsResponse.decode(value),
   },
+  /**
+   * WatchStreams sends the list of open streams now and again whenever a stream is
+   * opened, closed or changes state, whoever opened it (the extension, another
+   * program, a WHIP publisher). Changes within `min_interval_ms` are sent together.
+   */
+  watchStreams: {
+    path: "/sidestream.v1.StreamsService/WatchStreams" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchStreamsRequest): Buffer => Buffer.from(WatchStreamsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchStreamsRequest => WatchStreamsRequest.decode(value),
+    responseSerialize: (value: StreamList): Buffer => Buffer.from(StreamList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamList => StreamList.decode(value),
+  },
   /** CloseStream closes a stream: its subscribers' calls end with OK and its ffmpeg exits. */
   closeStream: {
     path: "/sidestream.v1.StreamsService/CloseStream" as const,
@@ -4684,6 +4852,12 @@ export interface StreamsServiceServer extends UntypedServiceImplementation {
   openStream: handleUnaryCall<OpenStreamRequest, OpenStreamResponse>;
   /** ListStreams lists the open streams with their state. */
   listStreams: handleUnaryCall<ListStreamsRequest, ListStreamsResponse>;
+  /**
+   * WatchStreams sends the list of open streams now and again whenever a stream is
+   * opened, closed or changes state, whoever opened it (the extension, another
+   * program, a WHIP publisher). Changes within `min_interval_ms` are sent together.
+   */
+  watchStreams: handleServerStreamingCall<WatchStreamsRequest, StreamList>;
   /** CloseStream closes a stream: its subscribers' calls end with OK and its ffmpeg exits. */
   closeStream: handleUnaryCall<CloseStreamRequest, CloseStreamResponse>;
   /**
@@ -4776,6 +4950,17 @@ export interface StreamsServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListStreamsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * WatchStreams sends the list of open streams now and again whenever a stream is
+   * opened, closed or changes state, whoever opened it (the extension, another
+   * program, a WHIP publisher). Changes within `min_interval_ms` are sent together.
+   */
+  watchStreams(request: WatchStreamsRequest, options?: Partial<CallOptions>): ClientReadableStream<StreamList>;
+  watchStreams(
+    request: WatchStreamsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<StreamList>;
   /** CloseStream closes a stream: its subscribers' calls end with OK and its ffmpeg exits. */
   closeStream(
     request: CloseStreamRequest,
