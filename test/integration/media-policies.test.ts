@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { makeClip } from './helpers/media';
 import { newToken, type RunningSidecar, sleep, startSidecar } from './helpers/sidecar';
-import { BufferPolicy, FrameFormat, StreamsTestClient, StreamState, waitForEvent } from './helpers/streams';
+import { BufferPolicy, FrameFormat, type StreamInfo, StreamsTestClient, StreamState, waitForEvent } from './helpers/streams';
 
 let sidecar: RunningSidecar;
 let client: StreamsTestClient;
@@ -114,7 +114,7 @@ describe('WatchStream', () => {
 describe('WatchStreams', () => {
   test('sends the list when a stream opens, changes state and closes, whoever opened it', async () => {
     const { lists, call } = client.watchAll(20);
-    const until = async (predicate: (list: { id: string; state: StreamState }[]) => boolean, what: string) => {
+    const until = async (predicate: (list: StreamInfo[]) => boolean, what: string) => {
       const deadline = Date.now() + 10_000;
       while (!lists.some(predicate)) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; lists: ${JSON.stringify(lists.map((l) => l.map((s) => [s.id, s.state])))}`);
