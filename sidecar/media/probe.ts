@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { MediaStreamInfo, ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
 import { captureOutput } from '../processes';
-import { openArgs } from './ffmpegArgs';
+import { openArgs } from './sourceArgs';
 import { MediaError, type Platform, type SourceSpec } from './types';
 
 interface FfprobeStream {

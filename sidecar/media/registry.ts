@@ -103,6 +103,7 @@ export class StreamRegistry extends EventEmitter {
 function defaultName(spec: SourceSpec): string {
   switch (spec.kind) {
     case 'test':
+      if (!spec.video) return `Test tone ${spec.tone?.frequency ?? 0} Hz`;
       return `Test pattern ${spec.width}x${spec.height}@${spec.rate}`;
     case 'file':
       return spec.path.split(/[\\/]/).pop() ?? spec.path;
@@ -110,6 +111,8 @@ function defaultName(spec: SourceSpec): string {
       return `Camera ${spec.device}`;
     case 'screen':
       return `Screen ${spec.display}`;
+    case 'mic':
+      return `Microphone ${spec.device}`;
     case 'feed':
       return `${spec.scheme.toUpperCase()} ${spec.name}`;
     case 'network': {

@@ -9,7 +9,7 @@
 
 export type Platform = 'linux' | 'darwin' | 'win32';
 
-export type SourceSpec = TestSource | FileSource | CameraSource | ScreenSource | NetworkSource | FeedSource;
+export type SourceSpec = TestSource | FileSource | CameraSource | ScreenSource | MicSource | NetworkSource | FeedSource;
 
 interface SourceBase {
   /** The URI as given. */
@@ -18,16 +18,35 @@ interface SourceBase {
   live: boolean;
 }
 
+export interface TestTone {
+  /** Hz of the sine. */
+  frequency: number;
+  sampleRate: number;
+  channels: number;
+}
+
 export interface TestSource extends SourceBase {
   kind: 'test';
+  /** False for test:audio (a tone and no picture). */
+  video: boolean;
   width: number;
   height: number;
   rate: number;
   /** lavfi source name: testsrc2, testsrc, smptebars, rgbtestsrc, or `color` with `color` set. */
   pattern: string;
   color?: string;
+  /** A sine tone as the audio track; absent: no audio. */
+  tone?: TestTone;
   /** Stop after this many seconds; undefined runs forever. */
   durationSeconds?: number;
+}
+
+export interface MicSource extends SourceBase {
+  kind: 'mic';
+  /** A PulseAudio source name or "default" (Linux), an index (macOS), a name (Windows). */
+  device: string;
+  sampleRate?: number;
+  channels?: number;
 }
 
 export interface FileSource extends SourceBase {
@@ -91,6 +110,34 @@ export interface OutputSpec {
 
 export const outputKey = (o: OutputSpec) =>
   `${o.format}:${o.width}x${o.height}${o.format === 'jpeg' ? `:q${o.jpegQuality}` : ''}`;
+
+export type SampleFormatName = 's16le' | 'f32le';
+
+/** One distinct audio output: PCM in frames of a fixed duration. */
+export interface AudioOutputSpec {
+  sampleFormat: SampleFormatName;
+  /** Hz; 0 = the source's rate. */
+  sampleRate: number;
+  /** 1 or 2; 0 = the source's (at most 2). */
+  channels: number;
+  frameMs: number;
+}
+
+export const audioOutputKey = (o: AudioOutputSpec) => `${o.sampleFormat}:${o.sampleRate}:${o.channels}:${o.frameMs}ms`;
+
+/** Decoded audio as it leaves the decoder. */
+export interface DecodedAudio {
+  sequence: number;
+  ptsUs: number;
+  decodedAtUs: number;
+  capturedAtUs: number;
+  sampleRate: number;
+  channels: number;
+  sampleFormat: SampleFormatName;
+  /** Samples per channel. */
+  samples: number;
+  data: Buffer;
+}
 
 /** A decoded frame as it leaves the decoder, before any subscriber queue. */
 export interface DecodedFrame {

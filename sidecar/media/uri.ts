@@ -1,20 +1,22 @@
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MediaError, type NetworkSource, type Platform, type SourceSpec } from './types';
+import { MediaError, type NetworkSource, type Platform, type SourceSpec, type TestTone } from './types';
 
 /**
  * Source URIs, one scheme per kind of source; our options go in the query string,
  * except for network URLs, whose query belongs to the server: their options go in
  * the fragment (`rtsp://cam/live#transport=udp`), which is never sent anywhere.
  *
- *   test:[video]?size=1280x720&rate=30&pattern=testsrc2&duration=SECONDS
+ *   test:[video]?size=1280x720&rate=30&pattern=testsrc2&duration=SECONDS&tone=HZ&sample_rate=48000&channels=2
+ *   test:audio?tone=440&sample_rate=48000&channels=2&duration=SECONDS
  *   file:///abs/clip.mp4?loop=1&realtime=1          (a plain absolute path works too)
  *   camera:[DEVICE]?size=WxH&rate=R&pixel_format=F
  *   screen:[DISPLAY]?region=X,Y,W,H&rate=R&cursor=0|1
+ *   mic:[DEVICE]?sample_rate=48000&channels=2
  *   whip:NAME                                        (what a WHIP publisher named NAME sends)
  *   rtsp:// rtsps:// rtmp:// rtmps:// srt:// udp:// http:// https://   #transport=tcp|udp (rtsp)
  */
-export const sourceSchemes = ['test', 'file', 'camera', 'screen', 'whip', 'rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt', 'udp', 'http', 'https'] as const;
+export const sourceSchemes = ['test', 'file', 'camera', 'screen', 'mic', 'whip', 'rtsp', 'rtsps', 'rtmp', 'rtmps', 'srt', 'udp', 'http', 'https'] as const;
 
 /** Schemes whose media the sidecar receives itself (feeds.ts): `whip:<name>`. */
 const feedSchemes = new Set(['whip']);
@@ -100,6 +102,8 @@ export function parseSourceUri(uri: string, platform: Platform): SourceSpec {
       return parseCamera(text, url, platform);
     case 'screen':
       return parseScreen(text, url, platform);
+    case 'mic':
+      return parseMic(text, url, platform);
     default:
       if (feedSchemes.has(scheme)) return parseFeed(text, url, scheme);
       if (networkProtocols.has(scheme as NetworkSource['protocol'])) return parseNetwork(text, url, scheme as NetworkSource['protocol']);
@@ -107,10 +111,32 @@ export function parseSourceUri(uri: string, platform: Platform): SourceSpec {
   }
 }
 
+function parseTone(options: Options, required: boolean): TestTone | undefined {
+  const frequency = options.number('tone', { min: 1, max: 24_000 });
+  if (frequency === undefined) {
+    if (required) throw invalid('test:audio needs tone=HZ, e.g. test:audio?tone=440');
+    if (options.string('sample_rate') !== undefined || options.string('channels') !== undefined) {
+      throw invalid('test: sample_rate and channels describe the tone: add tone=HZ');
+    }
+    return undefined;
+  }
+  return {
+    frequency,
+    sampleRate: options.number('sample_rate', { min: 8000, max: 192_000, integer: true }) ?? 48_000,
+    channels: options.number('channels', { min: 1, max: 2, integer: true }) ?? 2,
+  };
+}
+
 function parseTest(uri: string, url: URL): SourceSpec {
   const what = url.pathname || 'video';
-  if (what !== 'video') throw invalid(`test sources are test:video (or test:); got test:${what}`);
-  const options = new Options(url.searchParams, 'test:', ['size', 'rate', 'pattern', 'duration']);
+  if (what !== 'video' && what !== 'audio') throw invalid(`test sources are test:video or test:audio; got test:${what}`);
+  const toneOptions = ['tone', 'sample_rate', 'channels'];
+  const options = new Options(url.searchParams, `test:${what}`, what === 'audio' ? [...toneOptions, 'duration'] : ['size', 'rate', 'pattern', 'duration', ...toneOptions]);
+  const tone = parseTone(options, what === 'audio');
+  const duration = options.string('duration') !== undefined ? { durationSeconds: options.number('duration', { min: 0.1, max: 86_400 })! } : {};
+  if (what === 'audio') {
+    return { kind: 'test', uri, live: true, video: false, width: 0, height: 0, rate: 0, pattern: '', tone: tone!, ...duration };
+  }
   const size = options.size('size') ?? { width: 1280, height: 720 };
   let pattern = options.string('pattern') ?? 'testsrc2';
   let color: string | undefined;
@@ -125,12 +151,28 @@ function parseTest(uri: string, url: URL): SourceSpec {
     kind: 'test',
     uri,
     live: true,
+    video: true,
     ...size,
     rate: options.number('rate', { min: 1, max: 240 }) ?? 30,
     pattern,
     ...(color ? { color } : {}),
-    ...(options.string('duration') !== undefined ? { durationSeconds: options.number('duration', { min: 0.1, max: 86_400 })! } : {}),
+    ...(tone ? { tone } : {}),
+    ...duration,
   };
+}
+
+const defaultMic: Record<Platform, string> = { linux: 'default', darwin: '0', win32: '' };
+
+function parseMic(uri: string, url: URL, platform: Platform): SourceSpec {
+  const device = decodeURIComponent(url.pathname) || defaultMic[platform];
+  if (!device) throw invalid('mic: needs a device name on Windows, e.g. mic:Microphone%20Array (ListDevices shows them)');
+  if (platform === 'linux' && !/^[A-Za-z0-9._:@-]{1,200}$/.test(device)) {
+    throw invalid(`microphone "${device}" is not a PulseAudio source name (ListDevices shows them; "default" is the default source)`);
+  }
+  const options = new Options(url.searchParams, 'mic:', ['sample_rate', 'channels']);
+  const sampleRate = options.number('sample_rate', { min: 8000, max: 192_000, integer: true });
+  const channels = options.number('channels', { min: 1, max: 2, integer: true });
+  return { kind: 'mic', uri, live: true, device, ...(sampleRate !== undefined ? { sampleRate } : {}), ...(channels !== undefined ? { channels } : {}) };
 }
 
 function parseFile(uri: string, url: URL): SourceSpec {

@@ -3,7 +3,8 @@
 // checked here as arguments, and as a clear no-device error in the integration tests.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildDecodeArgs, cameraArgs, frameByteLength, inputArgs, openArgs, resolveOutputSize, screenArgs } from '../../sidecar/media/ffmpegArgs';
+import { buildDecodeArgs, frameByteLength, resolveOutputSize } from '../../sidecar/media/ffmpegArgs';
+import { cameraArgs, inputArgs, openArgs, screenArgs } from '../../sidecar/media/sourceArgs';
 import type { SourceSpec } from '../../sidecar/media/types';
 import { parseSourceUri } from '../../sidecar/media/uri';
 

@@ -9,13 +9,13 @@ const invalid = (pattern: RegExp) => (error: unknown) => error instanceof MediaE
 describe('test: sources', () => {
   test('defaults: 1280x720 at 30 fps, testsrc2, endless, live', () => {
     for (const uri of ['test:', 'test:video']) {
-      assert.deepEqual(parseSourceUri(uri, 'linux'), { kind: 'test', uri, live: true, width: 1280, height: 720, rate: 30, pattern: 'testsrc2' });
+      assert.deepEqual(parseSourceUri(uri, 'linux'), { kind: 'test', uri, live: true, video: true, width: 1280, height: 720, rate: 30, pattern: 'testsrc2' });
     }
   });
 
   test('size, rate, pattern, duration and a colour', () => {
     const spec = parseSourceUri('test:video?size=640x360&rate=15&pattern=color:red&duration=2.5', 'linux');
-    assert.deepEqual(spec, { kind: 'test', uri: 'test:video?size=640x360&rate=15&pattern=color:red&duration=2.5', live: true, width: 640, height: 360, rate: 15, pattern: 'color', color: 'red', durationSeconds: 2.5 });
+    assert.deepEqual(spec, { kind: 'test', uri: 'test:video?size=640x360&rate=15&pattern=color:red&duration=2.5', live: true, video: true, width: 640, height: 360, rate: 15, pattern: 'color', color: 'red', durationSeconds: 2.5 });
   });
 
   test('unknown options, patterns and bad values name what to fix', () => {
@@ -23,8 +23,33 @@ describe('test: sources', () => {
     assert.throws(() => parseSourceUri('test:video?pattern=plaid', 'linux'), invalid(/unknown test pattern "plaid"; known: testsrc2/));
     assert.throws(() => parseSourceUri('test:video?size=640', 'linux'), invalid(/WIDTHxHEIGHT/));
     assert.throws(() => parseSourceUri('test:video?rate=0', 'linux'), invalid(/rate=0 must be a number from 1 to 240/));
-    assert.throws(() => parseSourceUri('test:audio', 'linux'), invalid(/test:video/));
+    assert.throws(() => parseSourceUri('test:audio', 'linux'), invalid(/test:audio needs tone=HZ/));
+    assert.throws(() => parseSourceUri('test:picture', 'linux'), invalid(/test:video or test:audio/));
+    assert.throws(() => parseSourceUri('test:video?channels=1', 'linux'), invalid(/add tone=HZ/));
     assert.throws(() => parseSourceUri('test:video?pattern=color:re;d', 'linux'), invalid(/colour name/));
+  });
+});
+
+describe('tones', () => {
+  test('test:audio is a tone alone; test:video can carry one', () => {
+    assert.deepEqual(parseSourceUri('test:audio?tone=440&sample_rate=44100&channels=1&duration=3', 'linux'), {
+      kind: 'test', uri: 'test:audio?tone=440&sample_rate=44100&channels=1&duration=3', live: true, video: false, width: 0, height: 0, rate: 0, pattern: '', tone: { frequency: 440, sampleRate: 44100, channels: 1 }, durationSeconds: 3,
+    });
+    const av = parseSourceUri('test:video?size=320x240&tone=1000', 'linux') as { tone?: unknown; video: boolean };
+    assert.deepEqual(av.tone, { frequency: 1000, sampleRate: 48000, channels: 2 });
+    assert.equal(av.video, true);
+    assert.throws(() => parseSourceUri('test:audio?tone=440&size=320x240', 'linux'), invalid(/unknown option "size" for test:audio/));
+  });
+});
+
+describe('mic: sources (no sound card here: parsing only; PulseAudio capture is tested in integration)', () => {
+  test('defaults per platform, options, PulseAudio names', () => {
+    assert.deepEqual(parseSourceUri('mic:', 'linux'), { kind: 'mic', uri: 'mic:', live: true, device: 'default' });
+    assert.deepEqual(parseSourceUri('mic:vsink.monitor?sample_rate=16000&channels=1', 'linux'), { kind: 'mic', uri: 'mic:vsink.monitor?sample_rate=16000&channels=1', live: true, device: 'vsink.monitor', sampleRate: 16000, channels: 1 });
+    assert.equal((parseSourceUri('mic:', 'darwin') as { device: string }).device, '0');
+    assert.throws(() => parseSourceUri('mic:', 'win32'), invalid(/needs a device name on Windows/));
+    assert.throws(() => parseSourceUri('mic:a b', 'linux'), invalid(/not a PulseAudio source name/));
+    assert.throws(() => parseSourceUri('mic:default?channels=6', 'linux'), invalid(/channels=6/));
   });
 });
 
