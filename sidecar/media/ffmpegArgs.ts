@@ -1,11 +1,13 @@
-import { type InputOptions, inputArgs, regionCrop } from './sourceArgs';
-import type { FrameFormatName, OutputSpec, SourceSpec } from './types';
+import { type InputOptions, inputArgs, inputStreams, regionCrop } from './sourceArgs';
+import type { AudioOutputSpec, FrameFormatName, OutputSpec, SampleFormatName, SourceSpec } from './types';
 
 /**
  * ffmpeg command lines as argument arrays (never a shell string). One decode per
  * source: the input, a filter graph that splits the decoded video once per distinct
  * output (scale + pixel format + a named showinfo that reports each frame's pts on
- * stderr), and one pipe per output on fd 3, 4, …
+ * stderr), and one pipe per output on fd 3, 4, … Audio outputs follow the video
+ * outputs: the decoded audio split once per distinct PCM output (resample, sample
+ * format, channel layout, fixed-size frames, a named ashowinfo), each on its own pipe.
  */
 
 export interface ResolvedSize {
@@ -58,6 +60,42 @@ const filterPixelFormat: Record<Exclude<FrameFormatName, 'jpeg'>, string> = {
 
 /** The label of output i: its showinfo filter is `showinfo@<label>`, its pad `[<label>]`. */
 export const outputLabel = (index: number) => `o${index}`;
+/** The label of audio output i: its filter is `ashowinfo@<label>`. */
+export const audioOutputLabel = (index: number) => `a${index}`;
+
+export interface ResolvedAudioOutput extends AudioOutputSpec {
+  /** Samples per channel in each frame (the last frame of a source may have fewer). */
+  frameSamples: number;
+}
+
+export const bytesPerSample: Record<SampleFormatName, number> = { s16le: 2, f32le: 4 };
+
+/** An audio output with the source's rate and channels filled in where the request left them to the source. */
+export function resolveAudioOutput(requested: AudioOutputSpec, source: { sampleRate: number; channels: number }): ResolvedAudioOutput {
+  const sampleRate = requested.sampleRate || source.sampleRate || 48_000;
+  const channels = requested.channels || Math.min(2, Math.max(1, source.channels || 2));
+  return { ...requested, sampleRate, channels, frameSamples: Math.max(1, Math.round((sampleRate * requested.frameMs) / 1000)) };
+}
+
+function audioChain(output: ResolvedAudioOutput, index: number): string {
+  const sampleFormat = output.sampleFormat === 's16le' ? 's16' : 'flt';
+  const layout = output.channels === 1 ? 'mono' : 'stereo';
+  // aresample also sets the time base to 1/rate, which ashowinfo's pts are read in.
+  return `aresample=${output.sampleRate},aformat=sample_fmts=${sampleFormat}:channel_layouts=${layout},asetnsamples=n=${output.frameSamples}:p=0,ashowinfo@${audioOutputLabel(index)}`;
+}
+
+function audioOutputArgs(output: ResolvedAudioOutput, index: number, pipe: number): string[] {
+  return ['-map', `[${audioOutputLabel(index)}]`, '-c:a', `pcm_${output.sampleFormat}`, '-f', output.sampleFormat, '-flush_packets', '1', `pipe:${pipe}`];
+}
+
+/** A filter graph part that feeds `count` chains from one input pad, split when there are several. */
+function fanOut(input: string, chains: string[], labels: string[], split: 'split' | 'asplit', prefix: string): string[] {
+  if (chains.length === 1) return [`${input}${chains[0]}[${labels[0]}]`];
+  return [
+    `${input}${split}=${chains.length}${chains.map((_, i) => `[${prefix}${i}]`).join('')}`,
+    ...chains.map((chain, i) => `[${prefix}${i}]${chain}[${labels[i]}]`),
+  ];
+}
 
 export type ResolvedOutput = OutputSpec & ResolvedSize;
 
@@ -94,26 +132,32 @@ function outputArgs(output: ResolvedOutput, index: number): string[] {
   return [...common, '-c:v', 'rawvideo', '-f', 'rawvideo', target];
 }
 
-/** The whole decode command: every distinct output of one source from one ffmpeg. */
-export function buildDecodeArgs(spec: SourceSpec, outputs: readonly ResolvedOutput[], source: ResolvedSize, options: InputOptions): string[] {
-  if (outputs.length === 0) throw new Error('a decoder needs at least one output');
-  const crop = regionCrop(spec, options.platform);
-  const head = `[0:v:0]${crop ? `${crop},` : ''}`;
-  const chains = outputs.map((output, index) => outputChain(output, source, index));
-  const graph =
-    outputs.length === 1
-      ? `${head}${chains[0]}[${outputLabel(0)}]`
-      : [
-          `${head}split=${outputs.length}${outputs.map((_, i) => `[s${i}]`).join('')}`,
-          ...chains.map((chain, i) => `[s${i}]${chain}[${outputLabel(i)}]`),
-        ].join(';');
+/** The whole decode command: every distinct output of one source from one ffmpeg (video outputs first, then audio). */
+export function buildDecodeArgs(
+  spec: SourceSpec,
+  outputs: readonly ResolvedOutput[],
+  source: ResolvedSize,
+  options: InputOptions,
+  audioOutputs: readonly ResolvedAudioOutput[] = [],
+): string[] {
+  if (outputs.length + audioOutputs.length === 0) throw new Error('a decoder needs at least one output');
+  const streams = inputStreams(spec, options.feedInputs);
+  const graph: string[] = [];
+  if (outputs.length > 0) {
+    const crop = regionCrop(spec, options.platform);
+    graph.push(...fanOut(`[${streams.video}]${crop ? `${crop},` : ''}`, outputs.map((output, index) => outputChain(output, source, index)), outputs.map((_, i) => outputLabel(i)), 'split', 's'));
+  }
+  if (audioOutputs.length > 0) {
+    graph.push(...fanOut(`[${streams.audio}]`, audioOutputs.map(audioChain), audioOutputs.map((_, i) => audioOutputLabel(i)), 'asplit', 'as'));
+  }
   return [
     '-hide_banner',
     '-nostdin',
     '-nostats',
     '-loglevel', 'level+info',
-    ...inputArgs(spec, { ...options, outputCount: outputs.length }),
-    '-filter_complex', graph,
+    ...inputArgs(spec, { ...options, outputCount: outputs.length + audioOutputs.length }),
+    '-filter_complex', graph.join(';'),
     ...outputs.flatMap((output, index) => outputArgs(output, index)),
+    ...audioOutputs.flatMap((output, index) => audioOutputArgs(output, index, 3 + outputs.length + index)),
   ];
 }

@@ -139,3 +139,61 @@ export function jpegFrameSplitter(maxFrameBytes = 64 * 1024 * 1024): FrameSplitt
     },
   };
 }
+
+/**
+ * PCM cut into frames whose sizes are told separately (by each ashowinfo line's sample
+ * count: the last frame of a source may be short). `want` queues one frame's size with
+ * a tag; `push` adds bytes; each complete frame is handed out with its tag, in order.
+ * A frame inside one chunk is a view of it; one spread over chunks is copied once.
+ */
+export class PcmCutter<Tag> {
+  private chunks: Buffer[] = [];
+  private held = 0;
+  private readonly wanted: Array<{ tag: Tag; bytes: number }> = [];
+
+  constructor(private readonly onFrame: (tag: Tag, data: Buffer) => void) {}
+
+  get pendingBytes(): number {
+    return this.held;
+  }
+
+  want(tag: Tag, bytes: number): void {
+    this.wanted.push({ tag, bytes });
+    this.drain();
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.held += chunk.length;
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.wanted.length > 0 && this.held >= this.wanted[0]!.bytes) {
+      const { tag, bytes } = this.wanted.shift()!;
+      this.onFrame(tag, this.take(bytes));
+    }
+  }
+
+  private take(bytes: number): Buffer {
+    this.held -= bytes;
+    const first = this.chunks[0];
+    if (first && first.length >= bytes) {
+      const frame = first.subarray(0, bytes);
+      if (first.length === bytes) this.chunks.shift();
+      else this.chunks[0] = first.subarray(bytes);
+      return frame;
+    }
+    const frame = Buffer.allocUnsafe(bytes);
+    let filled = 0;
+    while (filled < bytes) {
+      const chunk = this.chunks[0]!;
+      const n = chunk.copy(frame, filled, 0, Math.min(chunk.length, bytes - filled));
+      filled += n;
+      if (n === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(n);
+    }
+    return frame;
+  }
+}

@@ -97,7 +97,7 @@ function toFrame({ frame, droppedBefore }: Delivery): Frame {
 }
 
 function queueOptions(request: SubscribeRequest, stream: MediaStream): QueueOptions {
-  const policy = request.policy === BufferPolicy.BUFFER_POLICY_UNSPECIFIED ? (stream.config.spec.live ? 'adaptive' : 'wait') : policyFromProto.get(request.policy);
+  const policy = request.policy === BufferPolicy.BUFFER_POLICY_UNSPECIFIED ? (stream.live ? 'adaptive' : 'wait') : policyFromProto.get(request.policy);
   if (!policy) throw new MediaError('invalid-argument', `unknown buffer policy ${request.policy}`);
   if (request.maxFps < 0) throw new MediaError('invalid-argument', `max_fps must be ≥ 0; got ${request.maxFps}`);
   return {

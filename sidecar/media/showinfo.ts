@@ -5,6 +5,9 @@
  * after announcing its time base:
  *   [showinfo@o0 @ 0x55c0…] [info] config in time_base: 1/30000, frame_rate: 30000/1001
  * The frame's bytes arrive on that output's pipe; the two are paired in order.
+ * Audio outputs have `ashowinfo@a<i>`, whose lines also give the rate (the time base
+ * of their pts, set by aresample) and the frame's sample count:
+ *   [ashowinfo@a0 @ 0x55c0…] [info] n:3 pts:960 pts_time:0.06 pos:-1 fmt:s16 channels:1 chlayout:mono rate:16000 nb_samples:320 …
  */
 export interface ShowinfoLine {
   /** The output's label, e.g. "o0". */
@@ -14,9 +17,12 @@ export interface ShowinfoLine {
   ptsUs: number;
   /** Byte position of the frame's packet in the input, or -1 when unknown. */
   pos: number;
+  /** Audio only: samples per channel in the frame. */
+  samples?: number;
 }
 
-const framePattern = /^\[showinfo@(o\d+) @ [^\]]+\] (?:\[info\] )?n:\s*(\d+) pts:\s*(\S+)\s+pts_time:\S+\s+(?:pos:\s*(-?\d+))?/;
+const framePattern = /^\[a?showinfo@([oa]\d+) @ [^\]]+\] (?:\[info\] )?n:\s*(\d+) pts:\s*(\S+)\s+pts_time:\S+\s+(?:pos:\s*(-?\d+))?/;
+const audioPattern = / rate:(\d+) nb_samples:(\d+)/;
 const timeBasePattern = /^\[showinfo@(o\d+) @ [^\]]+\] (?:\[info\] )?config in time_base: (\d+)\/(\d+)/;
 
 /**
@@ -29,17 +35,19 @@ export class ShowinfoReader {
 
   /** A frame's line; undefined for any other line. */
   read(line: string): ShowinfoLine | undefined {
-    if (!line.startsWith('[showinfo@')) return undefined;
+    if (!isShowinfoLine(line)) return undefined;
     const frame = framePattern.exec(line);
     if (frame) {
       const label = frame[1]!;
       const pts = Number(frame[3]);
-      const secondsPerTick = this.timeBases.get(label) ?? NaN;
+      const audio = label.startsWith('a') ? audioPattern.exec(line) : null;
+      const secondsPerTick = audio ? 1 / Number(audio[1]) : (this.timeBases.get(label) ?? NaN);
       return {
         label,
         n: Number(frame[2]),
         ptsUs: Number.isFinite(pts) ? Math.round(pts * secondsPerTick * 1e6) : NaN,
         pos: frame[4] === undefined ? -1 : Number(frame[4]),
+        ...(audio ? { samples: Number(audio[2]) } : {}),
       };
     }
     const timeBase = timeBasePattern.exec(line);
@@ -49,7 +57,7 @@ export class ShowinfoReader {
 }
 
 /** Any line of a showinfo filter: the per-frame line and what follows it (colour, side data…). */
-export const isShowinfoLine = (line: string) => line.startsWith('[showinfo@');
+export const isShowinfoLine = (line: string) => line.startsWith('[showinfo@') || line.startsWith('[ashowinfo@');
 
 /**
  * Pairs each output's frames with its showinfo lines, whichever arrives first; both

@@ -142,6 +142,11 @@ export class MediaStream extends EventEmitter {
     return this.stateValue;
   }
 
+  /** Whether the source runs in real time: a network source with a duration (HLS VOD) does not. */
+  get live(): boolean {
+    return this.probe?.live ?? this.config.spec.live;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -175,7 +180,7 @@ export class MediaStream extends EventEmitter {
     if (this.stateValue === 'failed') {
       throw new MediaError('failed-precondition', `stream "${this.id}" failed: ${this.reasonValue}; close it and open it again`);
     }
-    const subscriber = new Subscriber(`${this.id}#${this.nextSubscriberId++}`, output, queue, this.config.spec.live);
+    const subscriber = new Subscriber(`${this.id}#${this.nextSubscriberId++}`, output, queue, this.live);
     this.subscribers.add(subscriber);
     this.clearIdleTimer();
     if (this.stateValue === 'ended') {
