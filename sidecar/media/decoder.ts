@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { spawnTracked } from '../processes';
-import { type FrameSplitter, jpegFrameSplitter, rawFrameSplitter } from './frameSplitter';
-import { frameByteLength, outputLabel, type ResolvedOutput } from './ffmpegArgs';
+import { type FrameSplitter, jpegFrameSplitter, PcmCutter, rawFrameSplitter } from './frameSplitter';
+import { bytesPerSample, frameByteLength, outputLabel, type ResolvedAudioOutput, type ResolvedOutput } from './ffmpegArgs';
 import { isShowinfoLine, type ShowinfoLine, ShowinfoMatcher, ShowinfoReader } from './showinfo';
 import type { FrameFormatName } from './types';
 
@@ -22,6 +22,17 @@ export interface DecoderFrame {
   data: Buffer;
 }
 
+export interface DecoderAudio {
+  outputIndex: number;
+  n: number;
+  /** Of the first sample; NaN when the frame has no timestamp. */
+  ptsUs: number;
+  decodedAtUs: number;
+  /** Samples per channel. */
+  samples: number;
+  data: Buffer;
+}
+
 export interface DecoderExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -34,6 +45,7 @@ export interface DecoderExit {
 
 export interface DecoderEvents {
   onFrame(frame: DecoderFrame): void;
+  onAudio?(frame: DecoderAudio): void;
   /** ffmpeg has set up its inputs and outputs and starts transcoding now (its -re clock starts here). */
   onTranscodeStart?(atUs: number): void;
   /** What ffmpeg said about hardware decoding, e.g. "Auto hwaccel disabled: no device found." */
@@ -50,11 +62,21 @@ const decodeErrorPattern = /\] \[error\] (error while decoding|concealing \d+|In
 const noise = /deprecated pixel format used|^\[info\] +(Metadata|encoder|Side data|cpb:|showinfo:default|Stream #)|^\[info\] Press \[q\]|frame= *\d+ fps=|video:\d+kB audio:/;
 export const nowUs = () => Date.now() * 1000;
 
+export interface DecoderPipes {
+  /** Video outputs, on fds 3, 4, … */
+  video: readonly ResolvedOutput[];
+  /** PCM outputs, on the fds after the video outputs'. */
+  audio?: readonly ResolvedAudioOutput[];
+  /** Streams piped into ffmpeg on the fds after the outputs' (a feed's inputs). */
+  inputs?: readonly Readable[];
+}
+
 /**
  * One ffmpeg process that decodes a source once and writes each distinct output
- * (format × size) to its own pipe (fd 3, 4, …). Frames are cut from the pipes
- * by exact size (raw) or JPEG markers, and paired with their timestamps from
- * the named showinfo filters on stderr.
+ * (format × size, or PCM format × rate × channels) to its own pipe (fd 3, 4, …).
+ * Frames are cut from the pipes by exact size (raw), JPEG markers or the sample
+ * count ashowinfo reports (PCM), and paired with their timestamps from the named
+ * showinfo/ashowinfo filters on stderr.
  */
 export class Decoder {
   private child: ChildProcess | undefined;
@@ -65,14 +87,26 @@ export class Decoder {
   private exited = false;
   private exitPromise: Promise<void> | undefined;
 
+  private readonly outputs: readonly ResolvedOutput[];
+  private readonly audioOutputs: readonly ResolvedAudioOutput[];
+  private readonly inputs: readonly Readable[];
+  private readonly pcmCutters: Array<PcmCutter<ShowinfoLine>> = [];
+
   constructor(
     private readonly ffmpegPath: string,
     private readonly args: string[],
-    private readonly outputs: readonly ResolvedOutput[],
+    pipes: DecoderPipes,
     private readonly events: DecoderEvents,
-    /** Streams piped into ffmpeg on the fds after the outputs' (a feed's inputs). */
-    private readonly inputs: readonly Readable[] = [],
-  ) {}
+  ) {
+    this.outputs = pipes.video;
+    this.audioOutputs = pipes.audio ?? [];
+    this.inputs = pipes.inputs ?? [];
+  }
+
+  /** Every output pipe's fd, video then audio. */
+  private get outputFds(): number[] {
+    return [...this.outputs, ...this.audioOutputs].map((_, index) => 3 + index);
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -83,11 +117,11 @@ export class Decoder {
   }
 
   start(): void {
-    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'pipe', ...this.outputs.map(() => 'pipe' as const), ...this.inputs.map(() => 'pipe' as const)];
+    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'pipe', ...this.outputFds.map(() => 'pipe' as const), ...this.inputs.map(() => 'pipe' as const)];
     const child = spawnTracked(this.ffmpegPath, this.args, { stdio });
     this.child = child;
     this.inputs.forEach((input, index) => {
-      const pipe = child.stdio[3 + this.outputs.length + index] as Writable;
+      const pipe = child.stdio[3 + this.outputFds.length + index] as Writable;
       // ffmpeg going away closes the pipe: that is its exit's business, not an error here.
       pipe.on('error', () => undefined);
       input.pipe(pipe);
@@ -115,7 +149,8 @@ export class Decoder {
     createInterface({ input: child.stderr! }).on('line', (line) => {
       if (isShowinfoLine(line)) {
         const info = showinfo.read(line);
-        if (info) matcher.addLine(info);
+        if (info?.samples !== undefined) this.wantAudio(info);
+        else if (info) matcher.addLine(info);
         return;
       }
       if (line.includes('Stream mapping:')) this.events.onTranscodeStart?.(nowUs());
@@ -143,6 +178,28 @@ export class Decoder {
       pipe.on('error', () => undefined);
       if (this.paused) pipe.pause();
     });
+
+    this.audioOutputs.forEach((_, index) => {
+      const cutter = new PcmCutter<ShowinfoLine>((info, data) => this.emitAudio(index, info, data));
+      this.pcmCutters[index] = cutter;
+      const pipe = child.stdio[3 + this.outputs.length + index] as Readable;
+      pipe.on('data', (chunk: Buffer) => cutter.push(chunk));
+      pipe.on('error', () => undefined);
+      if (this.paused) pipe.pause();
+    });
+  }
+
+  private wantAudio(info: ShowinfoLine): void {
+    const index = Number(info.label.slice(1));
+    const output = this.audioOutputs[index];
+    const cutter = this.pcmCutters[index];
+    if (!output || !cutter) return;
+    cutter.want(info, info.samples! * output.channels * bytesPerSample[output.sampleFormat]);
+  }
+
+  private emitAudio(outputIndex: number, info: ShowinfoLine, data: Buffer): void {
+    this.framesOut++;
+    this.events.onAudio?.({ outputIndex, n: info.n, ptsUs: info.ptsUs, decodedAtUs: nowUs(), samples: info.samples!, data });
   }
 
   private emit(info: ShowinfoLine, data: Buffer): void {
@@ -172,13 +229,13 @@ export class Decoder {
   pause(): void {
     if (this.paused) return;
     this.paused = true;
-    this.outputs.forEach((_, index) => (this.child?.stdio[3 + index] as Readable | undefined)?.pause());
+    for (const fd of this.outputFds) (this.child?.stdio[fd] as Readable | undefined)?.pause();
   }
 
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
-    this.outputs.forEach((_, index) => (this.child?.stdio[3 + index] as Readable | undefined)?.resume());
+    for (const fd of this.outputFds) (this.child?.stdio[fd] as Readable | undefined)?.resume();
   }
 
   /** SIGTERM (ffmpeg finishes its outputs), SIGKILL after `graceMs`. Resolves once it has exited. */

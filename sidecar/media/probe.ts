@@ -60,26 +60,21 @@ export function toProbeResponse(output: FfprobeOutput, live: boolean): ProbeResp
 
 /** What a synthetic source is, without running ffprobe. */
 function describeTestSource(spec: Extract<SourceSpec, { kind: 'test' }>): ProbeResponse {
+  const streams: MediaStreamInfo[] = [];
+  const blank = { profile: '', width: 0, height: 0, frameRate: 0, pixelFormat: '', sampleRate: 0, channels: 0, bitRate: 0 };
+  if (spec.video) {
+    streams.push({ ...blank, index: 0, type: 'video', codec: 'rawvideo', width: spec.width, height: spec.height, frameRate: spec.rate, pixelFormat: 'yuv420p' });
+  }
+  if (spec.tone) {
+    const { sampleRate, channels } = spec.tone;
+    streams.push({ ...blank, index: streams.length, type: 'audio', codec: 'pcm_s16le', sampleRate, channels, bitRate: sampleRate * channels * 16 });
+  }
   return {
     container: 'lavfi',
     durationSeconds: spec.durationSeconds ?? 0,
-    bitRate: Math.round(spec.width * spec.height * 1.5 * 8 * spec.rate),
+    bitRate: Math.round(spec.width * spec.height * 1.5 * 8 * spec.rate) + streams.reduce((sum, s) => sum + s.bitRate, 0),
     live: true,
-    streams: [
-      {
-        index: 0,
-        type: 'video',
-        codec: 'rawvideo',
-        profile: '',
-        width: spec.width,
-        height: spec.height,
-        frameRate: spec.rate,
-        pixelFormat: 'yuv420p',
-        sampleRate: 0,
-        channels: 0,
-        bitRate: 0,
-      },
-    ],
+    streams,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { BufferPolicyName, DecodedFrame } from './types';
+import type { BufferPolicyName, DecodedFrame, QueuedMedia } from './types';
 
 export interface QueueOptions {
   policy: BufferPolicyName;
@@ -16,8 +16,8 @@ export interface QueueOptions {
 export type DropReason = 'queue_full' | 'replaced' | 'late' | 'max_fps';
 export const dropReasons: readonly DropReason[] = ['queue_full', 'replaced', 'late', 'max_fps'];
 
-export interface Delivery {
-  frame: DecodedFrame;
+export interface Delivery<T extends QueuedMedia = DecodedFrame> {
+  frame: T;
   /** Frames of the stream this subscriber did not get since its previous delivery. */
   droppedBefore: number;
 }
@@ -31,8 +31,8 @@ export interface Delivery {
  *    target are dropped as long as a newer frame waits; bounded like drop_oldest.
  * Every drop is counted by reason.
  */
-export class SubscriberQueue {
-  private items: DecodedFrame[] = [];
+export class SubscriberQueue<T extends QueuedMedia = DecodedFrame> {
+  private items: T[] = [];
   private byteCount = 0;
   private readonly drops: Record<DropReason, number> = { queue_full: 0, replaced: 0, late: 0, max_fps: 0 };
   private lastDeliveredSequence: number | undefined;
@@ -73,11 +73,11 @@ export class SubscriberQueue {
   }
 
   /** Whether `frame` would take the queue past a bound (a lone frame always fits). */
-  private overflows(frame: DecodedFrame): boolean {
+  private overflows(frame: T): boolean {
     return this.items.length > 0 && (this.items.length >= this.boundFrames || this.byteCount + frame.data.length > this.options.maxBytes);
   }
 
-  push(frame: DecodedFrame): void {
+  push(frame: T): void {
     this.firstSequence ??= frame.sequence;
     if (this.skipForRate(frame)) return this.drop('max_fps');
     switch (this.options.policy) {
@@ -99,7 +99,7 @@ export class SubscriberQueue {
     if (this.options.policy === 'adaptive') this.dropLate();
   }
 
-  shift(): Delivery | undefined {
+  shift(): Delivery<T> | undefined {
     if (this.options.policy === 'adaptive') this.dropLate();
     const frame = this.items.shift();
     if (!frame) return undefined;
@@ -116,7 +116,7 @@ export class SubscriberQueue {
     this.byteCount = 0;
   }
 
-  private skipForRate(frame: DecodedFrame): boolean {
+  private skipForRate(frame: T): boolean {
     const { maxFps } = this.options;
     if (maxFps <= 0) return false;
     const last = this.lastAcceptedPtsUs;

@@ -1,5 +1,6 @@
 import { type sendUnaryData, type ServerWritableStream, status } from '@grpc/grpc-js';
 import {
+  type AudioFrame,
   BufferPolicy,
   type Frame,
   FrameFormat,
@@ -7,6 +8,8 @@ import {
   type StreamInfo,
   StreamState,
   type StreamsServiceServer,
+  SampleFormat,
+  type SubscribeAudioRequest,
   type SubscribeRequest,
   type WatchStreamRequest,
   type WatchStreamsRequest,
@@ -16,9 +19,10 @@ import { log } from '../log';
 import { listDevices } from './devices';
 import { probeSource } from './probe';
 import type { Delivery, QueueOptions } from './queue';
+import type { Subscriber } from './subscriber';
 import type { StreamRegistry } from './registry';
 import type { MediaStream, StreamSnapshot } from './stream';
-import { type BufferPolicyName, type FrameFormatName, MediaError, type Platform, type StreamStateName } from './types';
+import { type BufferPolicyName, type DecodedAudio, type FrameFormatName, MediaError, type Platform, type QueuedMedia, type SampleFormatName, type StreamStateName } from './types';
 import { parseSourceUri } from './uri';
 
 const grpcCode: Record<MediaError['code'], status> = {
@@ -64,7 +68,15 @@ const policyFromProto = new Map<BufferPolicy, BufferPolicyName>([
   [BufferPolicy.BUFFER_POLICY_ADAPTIVE, 'adaptive'],
 ]);
 
+const sampleFormatFromProto = new Map<SampleFormat, SampleFormatName>([
+  [SampleFormat.SAMPLE_FORMAT_UNSPECIFIED, 's16le'],
+  [SampleFormat.SAMPLE_FORMAT_S16LE, 's16le'],
+  [SampleFormat.SAMPLE_FORMAT_F32LE, 'f32le'],
+]);
+const sampleFormatToProto: Record<SampleFormatName, SampleFormat> = { s16le: SampleFormat.SAMPLE_FORMAT_S16LE, f32le: SampleFormat.SAMPLE_FORMAT_F32LE };
+
 export const subscribeDefaults = { queueFrames: 8, queueBytes: 64 * 1024 * 1024, targetLatencyMs: 200, jpegQuality: 5 };
+export const subscribeAudioDefaults = { queueFrames: 50, frameMs: 20 };
 /** Frames handed to gRPC but not yet flushed, per subscriber: keeps memory bounded whatever the client does. */
 const maxFramesInFlight = 2;
 
@@ -96,17 +108,57 @@ function toFrame({ frame, droppedBefore }: Delivery): Frame {
   };
 }
 
+function toAudioFrame({ frame, droppedBefore }: Delivery<DecodedAudio>): AudioFrame {
+  return {
+    sequence: frame.sequence,
+    ptsUs: frame.ptsUs,
+    decodedAtUs: frame.decodedAtUs,
+    capturedAtUs: frame.capturedAtUs,
+    sampleRate: frame.sampleRate,
+    channels: frame.channels,
+    sampleFormat: sampleFormatToProto[frame.sampleFormat],
+    samples: frame.samples,
+    data: frame.data,
+    droppedBefore,
+  };
+}
+
+function bufferPolicy(policy: BufferPolicy, stream: MediaStream): BufferPolicyName {
+  const name = policy === BufferPolicy.BUFFER_POLICY_UNSPECIFIED ? (stream.live ? 'adaptive' : 'wait') : policyFromProto.get(policy);
+  if (!name) throw new MediaError('invalid-argument', `unknown buffer policy ${policy}`);
+  return name;
+}
+
 function queueOptions(request: SubscribeRequest, stream: MediaStream): QueueOptions {
-  const policy = request.policy === BufferPolicy.BUFFER_POLICY_UNSPECIFIED ? (stream.live ? 'adaptive' : 'wait') : policyFromProto.get(request.policy);
-  if (!policy) throw new MediaError('invalid-argument', `unknown buffer policy ${request.policy}`);
   if (request.maxFps < 0) throw new MediaError('invalid-argument', `max_fps must be ≥ 0; got ${request.maxFps}`);
   return {
-    policy,
+    policy: bufferPolicy(request.policy, stream),
     maxFrames: request.queueFrames || subscribeDefaults.queueFrames,
     maxBytes: request.queueBytes || subscribeDefaults.queueBytes,
     targetLatencyMs: request.targetLatencyMs || subscribeDefaults.targetLatencyMs,
     maxFps: request.maxFps,
   };
+}
+
+/** Checks a SubscribeAudio request; every bad field is named with what it accepts. */
+function audioSubscription(request: SubscribeAudioRequest, stream: MediaStream) {
+  const sampleFormat = sampleFormatFromProto.get(request.sampleFormat);
+  if (!sampleFormat) throw new MediaError('invalid-argument', `unknown sample format ${request.sampleFormat}; use S16LE or F32LE`);
+  if (request.sampleRate !== 0 && (request.sampleRate < 8000 || request.sampleRate > 192_000)) {
+    throw new MediaError('invalid-argument', `sample_rate must be 0 (the source's) or 8000–192000 Hz; got ${request.sampleRate}`);
+  }
+  if (request.channels > 2) throw new MediaError('invalid-argument', `channels must be 0 (the source's), 1 or 2; got ${request.channels}`);
+  const frameMs = request.frameMs || subscribeAudioDefaults.frameMs;
+  if (frameMs < 10 || frameMs > 100) throw new MediaError('invalid-argument', `frame_ms must be 10–100; got ${request.frameMs}`);
+  const queue: QueueOptions = {
+    policy: bufferPolicy(request.policy, stream),
+    maxFrames: request.queueFrames || subscribeAudioDefaults.queueFrames,
+    maxBytes: subscribeDefaults.queueBytes,
+    // Audio keeps more in hand than video: a gap is heard, a dropped frame is not seen.
+    targetLatencyMs: Math.max(subscribeDefaults.targetLatencyMs, frameMs * 4),
+    maxFps: 0,
+  };
+  return { output: { sampleFormat, sampleRate: request.sampleRate, channels: request.channels, frameMs }, queue };
 }
 
 function unaryAfter<T>(ready: Promise<unknown>, callback: sendUnaryData<T>, work: () => Promise<T> | T): void {
@@ -140,8 +192,7 @@ export function streamsService(
     watchStream: (call) => watch(registry, call),
     watchStreams: (call) => watchAll(registry, call),
     subscribe: (call) => subscribe(registry, call),
-    // Arrives with the audio work (issue 6); until then the caller learns so plainly.
-    subscribeAudio: (call) => call.emit('error', { code: status.UNIMPLEMENTED, details: 'SubscribeAudio is not implemented in this sidecar version yet' }),
+    subscribeAudio: (call) => subscribeAudio(registry, call),
   };
 }
 
@@ -203,20 +254,38 @@ function watch(registry: StreamRegistry, call: ServerWritableStream<WatchStreamR
 
 function subscribe(registry: StreamRegistry, call: ServerWritableStream<SubscribeRequest, Frame>): void {
   const request = call.request;
-  let stream: MediaStream;
-  let subscriber: ReturnType<MediaStream['subscribe']>;
   try {
-    stream = registry.get(request.streamId);
+    const stream = registry.get(request.streamId);
     const format = formatFromProto.get(request.format);
     if (!format) throw new MediaError('invalid-argument', `unknown frame format ${request.format}`);
     const jpegQuality = request.jpegQuality || subscribeDefaults.jpegQuality;
     if (jpegQuality < 2 || jpegQuality > 31) throw new MediaError('invalid-argument', `jpeg_quality must be 2–31; got ${jpegQuality}`);
-    subscriber = stream.subscribe({ format, width: request.width, height: request.height, jpegQuality }, queueOptions(request, stream));
+    const subscriber = stream.subscribe({ format, width: request.width, height: request.height, jpegQuality }, queueOptions(request, stream));
+    deliver(call, stream, subscriber, toFrame, () => stream.unsubscribe(subscriber));
   } catch (error) {
     call.emit('error', toServiceError(error));
-    return;
   }
+}
 
+function subscribeAudio(registry: StreamRegistry, call: ServerWritableStream<SubscribeAudioRequest, AudioFrame>): void {
+  try {
+    const stream = registry.get(call.request.streamId);
+    const { output, queue } = audioSubscription(call.request, stream);
+    const subscriber = stream.subscribeAudio(output, queue);
+    deliver(call, stream, subscriber, toAudioFrame, () => stream.unsubscribe(subscriber));
+  } catch (error) {
+    call.emit('error', toServiceError(error));
+  }
+}
+
+/** Writes a subscriber's frames to its call, at most `maxFramesInFlight` unflushed, until either side ends. */
+function deliver<T extends QueuedMedia, M>(
+  call: ServerWritableStream<unknown, M>,
+  stream: MediaStream,
+  subscriber: Subscriber<T, unknown, unknown>,
+  encode: (delivery: Delivery<T>) => M,
+  unsubscribe: () => void,
+): void {
   let inFlight = 0;
   let done = false;
   const pump = () => {
@@ -224,7 +293,7 @@ function subscribe(registry: StreamRegistry, call: ServerWritableStream<Subscrib
       const delivery = subscriber.next();
       if (!delivery) break;
       inFlight++;
-      call.write(toFrame(delivery), () => {
+      call.write(encode(delivery), () => {
         inFlight--;
         pump();
       });
@@ -235,14 +304,14 @@ function subscribe(registry: StreamRegistry, call: ServerWritableStream<Subscrib
   subscriber.onEnd = (error) => {
     if (done) return;
     done = true;
-    stream.unsubscribe(subscriber);
+    unsubscribe();
     if (error) call.emit('error', toServiceError(error));
     else call.end();
   };
   const cancel = () => {
     if (done) return;
     done = true;
-    stream.unsubscribe(subscriber);
+    unsubscribe();
   };
   call.once('cancelled', cancel);
   call.once('close', cancel);

@@ -27,11 +27,15 @@ export function lavfiSource(spec: Extract<SourceSpec, { kind: 'test' }>): string
   }
   if (spec.tone) {
     const { frequency, sampleRate, channels } = spec.tone;
-    // 10 ms blocks: audio captured in small steps, as a microphone delivers it.
+    // 10 ms blocks: audio captured in small steps, as a microphone delivers it. Stereo is
+    // the same sine at full level on both channels (an upmix would lower it by 3 dB).
     const block = Math.round(sampleRate / 100);
-    chains.push(
-      `sine=f=${frequency}:r=${sampleRate}:samples_per_frame=${block}${duration},aformat=channel_layouts=${channels === 1 ? 'mono' : 'stereo'},arealtime,asettb=AVTB,asetpts=RTCTIME`,
-    );
+    // Alone, the tone is paced by arealtime and stamped when released. Beside a picture, the
+    // picture's realtime paces the whole graph (lavfi reads the output that is behind, and
+    // two realtime filters in one graph hold each other up: 3 s took 5 s), so the tone is
+    // stamped with its nominal capture time: the graph's start plus its sample count.
+    const clock = spec.video ? 'asettb=AVTB,asetpts=RTCSTART+N/SR/TB' : 'arealtime,asettb=AVTB,asetpts=RTCTIME';
+    chains.push(`sine=f=${frequency}:r=${sampleRate}:samples_per_frame=${block}${duration},${channels === 1 ? 'aformat=channel_layouts=mono' : 'pan=stereo|c0=c0|c1=c0'},${clock}`);
   }
   return chains.length === 1 ? chains[0]! : chains.map((chain, i) => `${chain}[out${i}]`).join(';');
 }

@@ -1,14 +1,35 @@
 import { EventEmitter } from 'node:events';
 import type { ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
 import { log } from '../log';
-import { LatencyWindow, RateWindow } from './analytics';
-import { Decoder, type DecoderExit, type DecoderFrame, nowUs } from './decoder';
+import { AudioLevels, type ChannelLevelFigures, LatencyWindow, RateWindow } from './analytics';
+import { Decoder, type DecoderAudio, type DecoderExit, type DecoderFrame, nowUs } from './decoder';
 import type { FeedRegistry, MediaFeed } from './feeds';
-import { buildDecodeArgs, type ResolvedOutput, resolveOutputSize } from './ffmpegArgs';
+import { buildDecodeArgs, type ResolvedAudioOutput, type ResolvedOutput, resolveAudioOutput, resolveOutputSize } from './ffmpegArgs';
 import { probeSource } from './probe';
 import type { QueueOptions } from './queue';
-import { Subscriber } from './subscriber';
-import { type DecodedFrame, MediaError, type OutputSpec, outputKey, type Platform, type SourceSpec, type StreamStateName } from './types';
+import { type AudioSubscriber, audioKind, Subscriber, type VideoSubscriber, videoKind } from './subscriber';
+import {
+  type AudioOutputSpec,
+  audioOutputKey,
+  type DecodedAudio,
+  type DecodedFrame,
+  MediaError,
+  type OutputSpec,
+  outputKey,
+  type Platform,
+  type SourceSpec,
+  type StreamStateName,
+} from './types';
+
+type AnySubscriber = VideoSubscriber | AudioSubscriber;
+
+export interface AudioFigures {
+  channels: ChannelLevelFigures[];
+  clippedSamples: number;
+  droppedFrames: number;
+  avOffsetMs: number;
+  sampleRate: number;
+}
 
 export interface ReconnectPolicy {
   enabled: boolean;
@@ -59,8 +80,9 @@ export interface StreamFigures {
   bytesDelivered: number;
   reconnects: number;
   latency: { p50Ms: number; p95Ms: number; maxMs: number };
-  subscribers: ReturnType<Subscriber['figures']>[];
+  subscribers: ReturnType<VideoSubscriber['figures']>[];
   windowMs: number;
+  audio?: AudioFigures;
 }
 
 /** Lines of ffmpeg's stderr worth keeping in a failure reason. */
@@ -86,13 +108,26 @@ export class MediaStream extends EventEmitter {
   private reasonValue = '';
   private decoderLabel = '';
   private probe: ProbeResponse | undefined;
-  private readonly subscribers = new Set<Subscriber>();
+  private readonly videoSubscribers = new Set<VideoSubscriber>();
+  private readonly audioSubscribers = new Set<AudioSubscriber>();
   private decoder: Decoder | undefined;
   private outputs: ResolvedOutput[] = [];
-  private subscribersByOutput: Subscriber[][] = [];
+  private audioOutputs: ResolvedAudioOutput[] = [];
+  private subscribersByOutput: VideoSubscriber[][] = [];
+  private subscribersByAudioOutput: AudioSubscriber[][] = [];
   private outputCounts: number[] = [];
+  private audioOutputCounts: number[] = [];
   private sequenceBase = 0;
   private nextSequence = 0;
+  private audioSequenceBase = 0;
+  private nextAudioSequence = 0;
+  private firstAudioPtsUs: number | undefined;
+  private audioCaptureClock: CaptureClock = 'none';
+  private readonly audioLevels = new AudioLevels(rateWindowMs);
+  /** The latest frame of each kind at the decoder: pts and when it came out, for the A/V offset. */
+  private lastVideoAt: { ptsUs: number; atUs: number } | undefined;
+  private lastAudioAt: { ptsUs: number; atUs: number } | undefined;
+  private audioPolicyDropsOfGone = 0;
   /** For files: the pts of the last frame out of the decoder, to continue there after a restart. */
   private lastPtsUs = -1;
   private firstPtsUs: number | undefined;
@@ -165,7 +200,7 @@ export class MediaStream extends EventEmitter {
       reason: this.reasonValue,
       source: this.probe,
       decoder: this.decoderLabel,
-      subscribers: this.subscribers.size,
+      subscribers: this.subscriberCount,
       openedAtUs: this.openedAtUs,
     };
   }
@@ -175,13 +210,39 @@ export class MediaStream extends EventEmitter {
     await this.sourceInfo();
   }
 
-  subscribe(output: OutputSpec, queue: QueueOptions): Subscriber {
+  private get subscriberCount(): number {
+    return this.videoSubscribers.size + this.audioSubscribers.size;
+  }
+
+  private get everySubscriber(): AnySubscriber[] {
+    return [...this.videoSubscribers, ...this.audioSubscribers];
+  }
+
+  private checkSubscribable(media: 'video' | 'audio'): void {
     if (this.closed) throw new MediaError('not-found', `stream "${this.id}" is closed`);
     if (this.stateValue === 'failed') {
       throw new MediaError('failed-precondition', `stream "${this.id}" failed: ${this.reasonValue}; close it and open it again`);
     }
-    const subscriber = new Subscriber(`${this.id}#${this.nextSubscriberId++}`, output, queue, this.live);
-    this.subscribers.add(subscriber);
+    if (this.probe && !this.probe.streams.some((s) => s.type === media)) throw noStreamError(this.config.spec.uri, media, this.probe);
+  }
+
+  subscribe(output: OutputSpec, queue: QueueOptions): VideoSubscriber {
+    this.checkSubscribable('video');
+    const subscriber: VideoSubscriber = new Subscriber(`${this.id}#${this.nextSubscriberId++}`, videoKind, output, queue, this.live);
+    this.videoSubscribers.add(subscriber);
+    this.startSubscription();
+    return subscriber;
+  }
+
+  subscribeAudio(output: AudioOutputSpec, queue: QueueOptions): AudioSubscriber {
+    this.checkSubscribable('audio');
+    const subscriber: AudioSubscriber = new Subscriber(`${this.id}#${this.nextSubscriberId++}`, audioKind, output, queue, this.live);
+    this.audioSubscribers.add(subscriber);
+    this.startSubscription();
+    return subscriber;
+  }
+
+  private startSubscription(): void {
     this.clearIdleTimer();
     if (this.stateValue === 'ended') {
       // A new subscriber to a finished file starts it again from the beginning.
@@ -190,19 +251,20 @@ export class MediaStream extends EventEmitter {
     }
     this.scheduleReconcile();
     this.emitState();
-    return subscriber;
   }
 
-  unsubscribe(subscriber: Subscriber): void {
-    if (!this.subscribers.delete(subscriber)) return;
-    this.policyDropsOfGone += subscriber.queue.totalPolicyDrops;
+  unsubscribe(subscriber: AnySubscriber): void {
+    const removed = subscriber.kind.name === 'audio' ? this.audioSubscribers.delete(subscriber as AudioSubscriber) : this.videoSubscribers.delete(subscriber as VideoSubscriber);
+    if (!removed) return;
+    if (subscriber.kind.name === 'audio') this.audioPolicyDropsOfGone += subscriber.queue.totalPolicyDrops;
+    else this.policyDropsOfGone += subscriber.queue.totalPolicyDrops;
     this.bytesDeliveredOfGone += subscriber.bytesDelivered;
     subscriber.end();
-    if (this.subscribers.size === 0) {
+    if (this.subscriberCount === 0) {
       this.clearIdleTimer();
       this.idleTimer = setTimeout(() => {
         this.idleTimer = undefined;
-        if (this.subscribers.size === 0) void this.stopDecoder().then(() => this.goIdle());
+        if (this.subscriberCount === 0) void this.stopDecoder().then(() => this.goIdle());
       }, this.config.idleTimeoutMs);
     } else {
       this.scheduleReconcile();
@@ -215,7 +277,7 @@ export class MediaStream extends EventEmitter {
   updateBackPressure(): void {
     if (!this.decoder) return;
     let hold = false;
-    for (const subscriber of this.subscribers) if (subscriber.holdsDecoder) hold = true;
+    for (const subscriber of this.everySubscriber) if (subscriber.holdsDecoder) hold = true;
     if (hold) this.decoder.pause();
     else this.decoder.resume();
   }
@@ -226,21 +288,23 @@ export class MediaStream extends EventEmitter {
     this.clearIdleTimer();
     this.clearRetryTimer();
     await this.stopDecoder();
-    for (const subscriber of this.subscribers) subscriber.end();
-    this.subscribers.clear();
+    for (const subscriber of this.everySubscriber) subscriber.end();
+    this.videoSubscribers.clear();
+    this.audioSubscribers.clear();
     this.setState('ended', 'closed');
     this.emit('closed');
   }
 
   figures(): StreamFigures {
     const at = nowUs();
-    const subscribers = [...this.subscribers].map((s) => s.figures(at));
+    const video = [...this.videoSubscribers].map((s) => s.figures(at));
+    const subscribers = this.everySubscriber.map((s) => s.figures(at));
     return {
       inputFps: this.inputRate.perSecond(at),
-      deliveredFps: subscribers.reduce((sum, s) => sum + s.deliveredFps, 0),
+      deliveredFps: video.reduce((sum, s) => sum + s.deliveredFps, 0),
       droppedByDecoder: this.droppedByDecoder,
       droppedByNetwork: this.droppedByNetwork,
-      droppedByPolicy: this.policyDropsOfGone + subscribers.reduce((sum, s) => sum + s.droppedByPolicy, 0),
+      droppedByPolicy: this.policyDropsOfGone + video.reduce((sum, s) => sum + s.droppedByPolicy, 0),
       decodeLagMs: this.lastCapturedAtUs > 0 ? Math.max(0, (this.lastFrameAtUs - this.lastCapturedAtUs) / 1000) : 0,
       inputBitRate: this.inputBitRate(at),
       bytesDelivered: this.bytesDeliveredOfGone + subscribers.reduce((sum, s) => sum + s.bytesDelivered, 0),
@@ -248,6 +312,23 @@ export class MediaStream extends EventEmitter {
       latency: this.latency.summary(at),
       subscribers,
       windowMs: rateWindowMs,
+      ...(this.probe?.streams.some((s) => s.type === 'audio') ? { audio: this.audioFigures(at) } : {}),
+    };
+  }
+
+  private audioFigures(at: number): AudioFigures {
+    const source = this.probe?.streams.find((s) => s.type === 'audio');
+    let avOffsetMs = 0;
+    if (this.lastAudioAt && this.lastVideoAt && this.decoder) {
+      // How far the audio's timeline is ahead of the video's at the decoder's output.
+      avOffsetMs = (this.lastAudioAt.ptsUs - this.lastVideoAt.ptsUs - (this.lastAudioAt.atUs - this.lastVideoAt.atUs)) / 1000;
+    }
+    return {
+      channels: this.audioLevels.levels(at),
+      clippedSamples: this.audioLevels.clippedSamples,
+      droppedFrames: this.audioPolicyDropsOfGone + [...this.audioSubscribers].reduce((sum, s) => sum + s.queue.totalPolicyDrops, 0),
+      avOffsetMs,
+      sampleRate: this.audioOutputs[0]?.sampleRate ?? source?.sampleRate ?? 0,
     };
   }
 
@@ -292,7 +373,7 @@ export class MediaStream extends EventEmitter {
 
   /** Makes the running decoder produce exactly the outputs the subscribers need. */
   private async reconcile(): Promise<void> {
-    if (this.closed || this.retryTimer || this.subscribers.size === 0) return;
+    if (this.closed || this.retryTimer || this.subscriberCount === 0) return;
     if (!this.decoder && (this.stateValue === 'idle' || this.stateValue === 'ended')) this.setState('starting', '');
     let source: ProbeResponse;
     try {
@@ -301,30 +382,46 @@ export class MediaStream extends EventEmitter {
       this.onStartFailure(error instanceof MediaError ? error : new MediaError('internal', (error as Error).message));
       return;
     }
-    if (this.closed || this.subscribers.size === 0) return;
-    const video = source.streams.find((s) => s.type === 'video');
-    if (!video || !video.width || !video.height) {
-      const found = source.streams.map((s) => `${s.type} ${s.codec}`).join(', ') || 'nothing';
-      this.fail(new MediaError('invalid-argument', `${this.config.spec.uri} has no video stream to decode (found: ${found})`));
+    if (this.closed || this.subscriberCount === 0) return;
+    const video = source.streams.find((s) => s.type === 'video' && s.width && s.height);
+    const audio = source.streams.find((s) => s.type === 'audio');
+    // A subscriber to media the source does not have is refused; the stream goes on for the others.
+    if (!video) for (const subscriber of this.videoSubscribers) subscriber.end(noStreamError(this.config.spec.uri, 'video', source));
+    if (!audio) for (const subscriber of this.audioSubscribers) subscriber.end(noStreamError(this.config.spec.uri, 'audio', source));
+
+    const sourceSize = video ? this.decodedSize(video.width, video.height) : { width: 0, height: 0 };
+    const wanted = new Map<string, ResolvedOutput>();
+    if (video) {
+      for (const subscriber of this.videoSubscribers) {
+        const resolved = { ...subscriber.requestedOutput, ...resolveOutputSize(subscriber.requestedOutput, sourceSize) };
+        subscriber.resolvedOutput = resolved;
+        wanted.set(outputKey(resolved), resolved);
+      }
+    }
+    const wantedAudio = new Map<string, ResolvedAudioOutput>();
+    if (audio) {
+      for (const subscriber of this.audioSubscribers) {
+        const resolved = resolveAudioOutput(subscriber.requestedOutput, audio);
+        subscriber.resolvedOutput = resolved;
+        wantedAudio.set(audioOutputKey(resolved), resolved);
+      }
+    }
+    if (wanted.size + wantedAudio.size === 0) {
+      await this.stopDecoder();
       return;
     }
-    const sourceSize = this.decodedSize(video.width, video.height);
-    const wanted = new Map<string, ResolvedOutput>();
-    for (const subscriber of this.subscribers) {
-      const resolved = { ...subscriber.requestedOutput, ...resolveOutputSize(subscriber.requestedOutput, sourceSize) };
-      subscriber.resolvedOutput = resolved;
-      wanted.set(outputKey(resolved), resolved);
-    }
-    const current = new Set(this.outputs.map(outputKey));
-    if (this.decoder && current.size === wanted.size && [...wanted.keys()].every((key) => current.has(key))) {
+    const current = new Set([...this.outputs.map(outputKey), ...this.audioOutputs.map(audioOutputKey)]);
+    const wantedKeys = [...wanted.keys(), ...wantedAudio.keys()];
+    if (this.decoder && current.size === wantedKeys.length && wantedKeys.every((key) => current.has(key))) {
       this.assignSubscribers();
       return;
     }
     await this.stopDecoder();
-    if (this.closed || this.subscribers.size === 0) return;
+    if (this.closed || this.subscriberCount === 0) return;
     this.outputs = [...wanted.values()];
+    this.audioOutputs = [...wantedAudio.values()];
     this.assignSubscribers();
-    this.startDecoder(video.codec, sourceSize);
+    this.startDecoder(video && this.outputs.length > 0 ? video.codec : (audio?.codec ?? ''), sourceSize);
   }
 
   /** The size of the decoded picture (a macOS screen region is cropped in the graph). */
@@ -335,12 +432,8 @@ export class MediaStream extends EventEmitter {
   }
 
   private assignSubscribers(): void {
-    const index = new Map(this.outputs.map((output, i) => [outputKey(output), i]));
-    this.subscribersByOutput = this.outputs.map(() => []);
-    for (const subscriber of this.subscribers) {
-      const i = subscriber.outputKey === undefined ? undefined : index.get(subscriber.outputKey);
-      if (i !== undefined) this.subscribersByOutput[i]!.push(subscriber);
-    }
+    this.subscribersByOutput = assign(this.outputs.map(outputKey), this.videoSubscribers);
+    this.subscribersByAudioOutput = assign(this.audioOutputs.map(audioOutputKey), this.audioSubscribers);
   }
 
   private async sourceInfo(): Promise<ProbeResponse> {
@@ -373,13 +466,14 @@ export class MediaStream extends EventEmitter {
     this.clearRetryTimer();
     await this.stopDecoder();
     this.probe = undefined;
-    this.outputs = [];
+    this.clearOutputs();
     this.setState('ended', reason);
-    for (const subscriber of this.subscribers) subscriber.end();
+    for (const subscriber of this.everySubscriber) subscriber.end();
   }
 
   private describeDecoder(codec: string): string {
     const spec = this.config.spec;
+    if (this.outputs.length === 0) return `${codec} (audio only)`;
     if (spec.kind === 'test' || spec.kind === 'screen') return `${codec} (raw frames, nothing to decode)`;
     if (this.hwaccelFellBack) return `${codec} (software: hardware decoding with ${this.config.hwaccel} failed to start, fell back)`;
     if (this.hwaccel === 'none') return `${codec} (software)`;
@@ -392,14 +486,25 @@ export class MediaStream extends EventEmitter {
     const spec = this.config.spec;
     const resumeAtUs = spec.kind === 'file' && this.lastPtsUs >= 0 ? this.lastPtsUs : undefined;
     const feedInputs = spec.kind === 'feed' ? this.requireFeed().inputs() : [];
-    const args = buildDecodeArgs(spec, this.outputs, sourceSize, {
-      platform: this.tools.platform,
-      hwaccel: this.hwaccel,
-      feedInputs,
-      ...(resumeAtUs !== undefined ? { startAtSeconds: resumeAtUs / 1e6 } : {}),
-    });
+    const args = buildDecodeArgs(
+      spec,
+      this.outputs,
+      sourceSize,
+      {
+        platform: this.tools.platform,
+        hwaccel: this.hwaccel,
+        feedInputs,
+        ...(resumeAtUs !== undefined ? { startAtSeconds: resumeAtUs / 1e6 } : {}),
+      },
+      this.audioOutputs,
+    );
     this.sequenceBase = this.nextSequence;
     this.outputCounts = this.outputs.map(() => 0);
+    this.audioSequenceBase = this.nextAudioSequence;
+    this.audioOutputCounts = this.audioOutputs.map(() => 0);
+    this.firstAudioPtsUs = undefined;
+    this.lastVideoAt = undefined;
+    this.lastAudioAt = undefined;
     this.firstPtsUs = undefined;
     this.previousPtsUs = undefined;
     this.lastInputPosition = -1;
@@ -409,12 +514,17 @@ export class MediaStream extends EventEmitter {
     this.hwaccelNote = '';
     this.decoderLabel = this.describeDecoder(codec);
     log.debug(`stream ${this.id}: ffmpeg ${args.join(' ')}`);
-    const decoder = new Decoder(this.tools.ffmpeg(), args, this.outputs, {
+    const decoder = new Decoder(this.tools.ffmpeg(), args, { video: this.outputs, audio: this.audioOutputs, inputs: feedInputs.map((input) => input.open()) }, {
       onFrame: (frame) => {
         if (generation !== this.generation) return;
         // A file restarted for a new set of outputs seeks back to a keyframe: skip what was delivered.
         if (resumeAtUs !== undefined && frame.ptsUs <= resumeAtUs) return;
         this.onFrame(frame);
+      },
+      onAudio: (frame) => {
+        if (generation !== this.generation) return;
+        if (resumeAtUs !== undefined && frame.ptsUs <= resumeAtUs) return;
+        this.onAudio(frame);
       },
       onTranscodeStart: (at) => {
         if (generation === this.generation) this.transcodeStartUs = at;
@@ -433,9 +543,10 @@ export class MediaStream extends EventEmitter {
       onExit: (exit) => {
         if (generation === this.generation) this.onDecoderExit(exit);
       },
-    }, feedInputs.map((input) => input.open()));
+    });
     this.decoder = decoder;
     this.captureClock = spec.kind === 'file' && spec.realtime ? 'paced' : 'none';
+    this.audioCaptureClock = this.captureClock;
     if (this.stateValue !== 'reconnecting') this.setState('starting', '');
     decoder.start();
     this.startWatchdog();
@@ -451,14 +562,14 @@ export class MediaStream extends EventEmitter {
     const ptsUs = Number.isFinite(frame.ptsUs) ? frame.ptsUs : (this.previousPtsUs ?? 0);
     if (this.firstPtsUs === undefined) {
       this.firstPtsUs = ptsUs;
-      // Sources whose timestamps are the wall clock (x11grab, v4l2) say when they captured each frame.
-      if (this.config.spec.live && Math.abs(ptsUs - at) < 3_600e6) this.captureClock = 'wallclock-pts';
+      this.captureClock = this.detectCaptureClock(this.captureClock, ptsUs, at);
     }
-    let capturedAtUs = 0;
-    if (this.captureClock === 'wallclock-pts') capturedAtUs = ptsUs;
-    else if (this.captureClock === 'paced' && this.transcodeStartUs > 0) capturedAtUs = this.transcodeStartUs + (ptsUs - this.firstPtsUs);
+    const capturedAtUs = this.captureTime(this.captureClock, this.firstPtsUs, ptsUs);
 
-    if (frame.outputIndex === 0) this.countInput(frame, ptsUs, at, capturedAtUs);
+    if (frame.outputIndex === 0) {
+      this.lastVideoAt = { ptsUs, atUs: at };
+      this.countInput(frame, ptsUs, at, capturedAtUs);
+    }
 
     const decoded: DecodedFrame = {
       sequence,
@@ -472,6 +583,66 @@ export class MediaStream extends EventEmitter {
     };
     for (const subscriber of this.subscribersByOutput[frame.outputIndex] ?? []) subscriber.push(decoded);
     this.updateBackPressure();
+  }
+
+  /** Sources whose timestamps are the wall clock (x11grab, v4l2, pulse, our test sources) say when they captured each frame. */
+  private detectCaptureClock(clock: CaptureClock, firstPtsUs: number, atUs: number): CaptureClock {
+    return this.config.spec.live && Math.abs(firstPtsUs - atUs) < 3_600e6 ? 'wallclock-pts' : clock;
+  }
+
+  private captureTime(clock: CaptureClock, firstPtsUs: number, ptsUs: number): number {
+    if (clock === 'wallclock-pts') return ptsUs;
+    if (clock === 'paced' && this.transcodeStartUs > 0) return this.transcodeStartUs + (ptsUs - firstPtsUs);
+    return 0;
+  }
+
+  private onAudio(frame: DecoderAudio): void {
+    const output = this.audioOutputs[frame.outputIndex];
+    if (!output) return;
+    const count = this.audioOutputCounts[frame.outputIndex]!;
+    this.audioOutputCounts[frame.outputIndex] = count + 1;
+    const sequence = this.audioSequenceBase + count;
+    if (sequence >= this.nextAudioSequence) this.nextAudioSequence = sequence + 1;
+    const at = frame.decodedAtUs;
+    const ptsUs = Number.isFinite(frame.ptsUs) ? frame.ptsUs : (this.lastAudioAt?.ptsUs ?? 0);
+    if (this.firstAudioPtsUs === undefined) {
+      this.firstAudioPtsUs = ptsUs;
+      this.audioCaptureClock = this.detectCaptureClock(this.audioCaptureClock, ptsUs, at);
+    }
+    const capturedAtUs = this.captureTime(this.audioCaptureClock, this.firstAudioPtsUs, ptsUs);
+    if (frame.outputIndex === 0) {
+      this.lastAudioAt = { ptsUs, atUs: at };
+      this.audioLevels.add(frame.data, output.sampleFormat, output.channels, at);
+      // Without video, audio is what shows the source alive (watchdog, state, where a file resumes).
+      if (this.outputs.length === 0) this.markAlive(ptsUs, at);
+    }
+    const decoded: DecodedAudio = {
+      sequence,
+      ptsUs,
+      decodedAtUs: at,
+      capturedAtUs,
+      sampleRate: output.sampleRate,
+      channels: output.channels,
+      sampleFormat: output.sampleFormat,
+      samples: frame.samples,
+      data: frame.data,
+    };
+    for (const subscriber of this.subscribersByAudioOutput[frame.outputIndex] ?? []) subscriber.push(decoded);
+    this.updateBackPressure();
+  }
+
+  private clearOutputs(): void {
+    this.outputs = [];
+    this.audioOutputs = [];
+  }
+
+  private markAlive(ptsUs: number, at: number): void {
+    this.lastFrameAtUs = at;
+    if (this.config.spec.kind === 'file') this.lastPtsUs = ptsUs;
+    if (this.stateValue !== 'live') {
+      this.attempts = 0;
+      this.setState('live', '');
+    }
   }
 
   /** Figures of the source itself, counted once per decoded frame (on output 0). */
@@ -490,16 +661,11 @@ export class MediaStream extends EventEmitter {
       if (missing > 0 && missing < frameRate * 10) this.droppedByNetwork += missing;
     }
     this.previousPtsUs = ptsUs;
-    this.lastFrameAtUs = at;
     if (capturedAtUs > 0) {
       this.lastCapturedAtUs = capturedAtUs;
       this.latency.add((at - capturedAtUs) / 1000, at);
     }
-    if (this.config.spec.kind === 'file') this.lastPtsUs = ptsUs;
-    if (this.stateValue !== 'live') {
-      this.attempts = 0;
-      this.setState('live', '');
-    }
+    this.markAlive(ptsUs, at);
   }
 
   private onDecoderExit(exit: DecoderExit): void {
@@ -512,16 +678,16 @@ export class MediaStream extends EventEmitter {
       (spec.kind === 'file' && !spec.loop) || (spec.kind === 'test' && spec.durationSeconds !== undefined) || (spec.kind === 'network' && this.probe?.live === false);
     if (exit.code === 0 && finite) {
       this.lastPtsUs = -1;
-      this.outputs = [];
+      this.clearOutputs();
       this.setState('ended', 'end of source');
-      for (const subscriber of this.subscribers) subscriber.end();
+      for (const subscriber of this.everySubscriber) subscriber.end();
       return;
     }
     if (exit.framesOut === 0 && this.hwaccel !== 'none' && this.hwaccel !== 'auto' && !this.hwaccelFellBack) {
       log.warn(`stream ${this.id}: hardware decoding with ${this.hwaccel} failed to start (${reason}); falling back to software`);
       this.hwaccel = 'none';
       this.hwaccelFellBack = true;
-      this.outputs = [];
+      this.clearOutputs();
       this.scheduleReconcile();
       return;
     }
@@ -548,7 +714,7 @@ export class MediaStream extends EventEmitter {
     }
     const delay = Math.min(initialDelayMs * 2 ** (this.attempts - 1), maxDelayMs);
     this.reconnectCount++;
-    this.outputs = [];
+    this.clearOutputs();
     if (spec.kind === 'network') this.probe = undefined;
     this.setState('reconnecting', `${error.message} — retrying in ${(delay / 1000).toFixed(1)} s (attempt ${this.attempts})`);
     this.clearRetryTimer();
@@ -559,14 +725,14 @@ export class MediaStream extends EventEmitter {
   }
 
   private fail(error: MediaError): void {
-    this.outputs = [];
+    this.clearOutputs();
     this.setState('failed', error.message);
-    for (const subscriber of this.subscribers) subscriber.end(new MediaError('failed-precondition', `stream "${this.id}" failed: ${error.message}`));
+    for (const subscriber of this.everySubscriber) subscriber.end(new MediaError('failed-precondition', `stream "${this.id}" failed: ${error.message}`));
   }
 
   private goIdle(): void {
-    if (this.closed || this.subscribers.size > 0) return;
-    this.outputs = [];
+    if (this.closed || this.subscriberCount > 0) return;
+    this.clearOutputs();
     if (this.stateValue !== 'failed' && this.stateValue !== 'ended') this.setState('idle', 'no subscribers');
   }
 
@@ -588,7 +754,7 @@ export class MediaStream extends EventEmitter {
         const decoder = this.decoder;
         if (!decoder) return;
         // Waiting on a slow `wait` subscriber is not a stall.
-        if ([...this.subscribers].some((s) => s.holdsDecoder)) {
+        if (this.everySubscriber.some((s) => s.holdsDecoder)) {
           this.lastFrameAtUs = nowUs();
           return;
         }
@@ -641,4 +807,20 @@ export function summarizeExit(exit: DecoderExit): string {
   const lines = exit.stderrTail.filter((line) => line.trim() && !/^\s*(Input|Output|Stream|Metadata|Duration|encoder|Press|Side data)/.test(line.trim()));
   const tail = lines.slice(-reasonLines).join(' | ');
   return tail ? `${how}: ${tail}` : how;
+}
+
+/** Subscribers grouped by the output they get, in the order of `keys`. */
+function assign<S extends AnySubscriber>(keys: string[], subscribers: Iterable<S>): S[][] {
+  const index = new Map(keys.map((key, i) => [key, i]));
+  const groups = keys.map((): S[] => []);
+  for (const subscriber of subscribers) {
+    const i = subscriber.outputKey === undefined ? undefined : index.get(subscriber.outputKey);
+    if (i !== undefined) groups[i]!.push(subscriber);
+  }
+  return groups;
+}
+
+function noStreamError(uri: string, media: 'video' | 'audio', probe: ProbeResponse): MediaError {
+  const found = probe.streams.map((s) => `${s.type} ${s.codec}`).join(', ') || 'nothing';
+  return new MediaError('invalid-argument', `${uri} has no ${media} stream to decode (found: ${found})`);
 }

@@ -1,33 +1,63 @@
 import { LatencyWindow, RateWindow } from './analytics';
 import { nowUs } from './decoder';
-import type { ResolvedOutput } from './ffmpegArgs';
+import type { ResolvedAudioOutput, ResolvedOutput } from './ffmpegArgs';
 import { type Delivery, type QueueOptions, SubscriberQueue } from './queue';
-import { type DecodedFrame, type MediaError, type OutputSpec, outputKey } from './types';
+import {
+  type AudioOutputSpec,
+  audioOutputKey,
+  type DecodedAudio,
+  type DecodedFrame,
+  type MediaError,
+  type OutputSpec,
+  outputKey,
+  type QueuedMedia,
+} from './types';
+
+/** What a kind of subscriber gets: video frames in a format and size, or PCM. */
+interface SubscriberKind<Requested, Resolved> {
+  name: 'video' | 'audio';
+  key(output: Resolved): string;
+  describe(output: Resolved | undefined, requested: Requested): string;
+}
+
+export const videoKind: SubscriberKind<OutputSpec, ResolvedOutput> = {
+  name: 'video',
+  key: outputKey,
+  describe: (output, requested) => (output ? `${output.format} ${output.width}x${output.height}` : requested.format),
+};
+
+export const audioKind: SubscriberKind<AudioOutputSpec, ResolvedAudioOutput> = {
+  name: 'audio',
+  key: audioOutputKey,
+  describe: (output, requested) =>
+    output ? `${output.sampleFormat} ${output.sampleRate} Hz ${output.channels === 1 ? 'mono' : 'stereo'} ${output.frameMs} ms` : requested.sampleFormat,
+};
 
 /**
- * One consumer of a stream's frames: its requested output, its bounded queue with
- * its buffering policy, and its figures. The transport (gRPC) pulls with `next()`
- * when it can write, and is told by `onReadable` when a frame arrives.
+ * One consumer of a stream's frames (video or audio): its requested output, its
+ * bounded queue with its buffering policy, and its figures. The transport (gRPC)
+ * pulls with `next()` when it can write, and is told by `onReadable` when a frame arrives.
  */
-export class Subscriber {
-  readonly queue: SubscriberQueue;
+export class Subscriber<T extends QueuedMedia = DecodedFrame, Requested = OutputSpec, Resolved extends Requested = ResolvedOutput & Requested> {
+  readonly queue: SubscriberQueue<T>;
   private readonly deliveredRate = new RateWindow(1000);
   private readonly latencyWindow = new LatencyWindow(5000);
   private bytesDeliveredTotal = 0;
   private endedWith: { error?: MediaError } | undefined;
-  /** The output this subscriber gets, with its size resolved once the source size is known. */
-  resolvedOutput: ResolvedOutput | undefined;
+  /** The output this subscriber gets, resolved once the source is known. */
+  resolvedOutput: Resolved | undefined;
   onReadable: () => void = () => undefined;
   onEnd: (error?: MediaError) => void = () => undefined;
 
   constructor(
     readonly id: string,
-    readonly requestedOutput: OutputSpec,
+    readonly kind: SubscriberKind<Requested, Resolved>,
+    readonly requestedOutput: Requested,
     readonly queueOptions: QueueOptions,
     /** A live source cannot wait: there `wait` keeps its bound by dropping the oldest frame. */
     private readonly live: boolean,
   ) {
-    this.queue = new SubscriberQueue(live && queueOptions.policy === 'wait' ? { ...queueOptions, policy: 'drop_oldest' } : queueOptions, nowUs);
+    this.queue = new SubscriberQueue<T>(live && queueOptions.policy === 'wait' ? { ...queueOptions, policy: 'drop_oldest' } : queueOptions, nowUs);
   }
 
   get bytesDelivered(): number {
@@ -35,7 +65,7 @@ export class Subscriber {
   }
 
   get outputKey(): string | undefined {
-    return this.resolvedOutput ? outputKey(this.resolvedOutput) : undefined;
+    return this.resolvedOutput ? this.kind.key(this.resolvedOutput) : undefined;
   }
 
   get ended(): boolean {
@@ -47,14 +77,14 @@ export class Subscriber {
     return this.queueOptions.policy === 'wait' && !this.live && this.queue.full && !this.ended;
   }
 
-  push(frame: DecodedFrame): void {
+  push(frame: T): void {
     if (this.endedWith) return;
     this.queue.push(frame);
     if (this.queue.depth > 0) this.onReadable();
   }
 
   /** The next frame to deliver, or undefined when the queue is empty. */
-  next(): Delivery | undefined {
+  next(): Delivery<T> | undefined {
     const item = this.queue.shift();
     if (!item) {
       if (this.endedWith) this.finish();
@@ -92,9 +122,10 @@ export class Subscriber {
       queueBytes: this.queue.bytes,
       bytesDelivered: this.bytesDeliveredTotal,
       latency: this.latencyWindow.summary(at),
-      output: this.resolvedOutput
-        ? `${this.resolvedOutput.format} ${this.resolvedOutput.width}x${this.resolvedOutput.height}`
-        : this.requestedOutput.format,
+      output: this.kind.describe(this.resolvedOutput, this.requestedOutput),
     };
   }
 }
+
+export type VideoSubscriber = Subscriber<DecodedFrame, OutputSpec, ResolvedOutput>;
+export type AudioSubscriber = Subscriber<DecodedAudio, AudioOutputSpec, ResolvedAudioOutput>;

@@ -125,6 +125,16 @@ export interface AudioOutputSpec {
 
 export const audioOutputKey = (o: AudioOutputSpec) => `${o.sampleFormat}:${o.sampleRate}:${o.channels}:${o.frameMs}ms`;
 
+/** What a subscriber queue needs of a frame, video or audio. */
+export interface QueuedMedia {
+  sequence: number;
+  ptsUs: number;
+  decodedAtUs: number;
+  /** 0 when the source has no capture clock. */
+  capturedAtUs: number;
+  data: Buffer;
+}
+
 /** Decoded audio as it leaves the decoder. */
 export interface DecodedAudio {
   sequence: number;

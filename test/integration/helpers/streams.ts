@@ -2,6 +2,7 @@
 // over real gRPC with the bearer token, and the channel options the extension uses.
 import { type ClientReadableStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
+  type AudioFrame,
   type Frame,
   type ListDevicesResponse,
   type OpenStreamRequest,
@@ -9,6 +10,7 @@ import {
   type StreamEvent,
   type StreamInfo,
   type StreamsServiceClient,
+  type SubscribeAudioRequest,
   type SubscribeRequest,
 } from '../../../proto/gen/sidestream/v1/streams';
 import { bearerTokenInterceptor, channelOptions } from '../../../extension/client';
@@ -26,6 +28,12 @@ export interface FrameCollection {
   cancel(): void;
   /** Frames received so far, kept or not. */
   received(): number;
+}
+
+export interface AudioCollection {
+  frames: AudioFrame[];
+  done: Promise<{ frames: AudioFrame[]; error?: GrpcError; ended: boolean }>;
+  call: ClientReadableStream<AudioFrame>;
 }
 
 export class StreamsTestClient {
@@ -114,6 +122,31 @@ export class StreamsTestClient {
     });
     call.on('end', () => finish({ frames, ended: true }));
     return { frames, done, call, cancel: () => call.cancel(), received: () => received };
+  }
+
+  /** Subscribes to audio and collects frames until `count` arrived (then cancels) or the call ends. */
+  collectAudio(request: Partial<SubscribeAudioRequest> & { streamId: string }, count: number): AudioCollection {
+    const call = this.client.subscribeAudio({ sampleFormat: 0, sampleRate: 0, channels: 0, frameMs: 0, policy: 0, queueFrames: 0, ...request });
+    const frames: AudioFrame[] = [];
+    const done = new Promise<{ frames: AudioFrame[]; error?: GrpcError; ended: boolean }>((resolve) => {
+      let finished = false;
+      const finish = (value: { frames: AudioFrame[]; error?: GrpcError; ended: boolean }) => {
+        if (finished) return;
+        finished = true;
+        resolve(value);
+      };
+      call.on('data', (frame: AudioFrame) => {
+        if (finished) return;
+        frames.push(frame);
+        if (frames.length >= count) {
+          finish({ frames, ended: false });
+          call.cancel();
+        }
+      });
+      call.on('error', (error: ServiceError) => finish({ frames, error, ended: false }));
+      call.on('end', () => finish({ frames, ended: true }));
+    });
+    return { frames, done, call };
   }
 
   /** Streams events of one stream into `events` until cancelled. */
