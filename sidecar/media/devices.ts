@@ -4,9 +4,9 @@ import { captureOutput } from '../processes';
 import type { Platform } from './types';
 
 /**
- * Capture devices of this machine: cameras and screens, found the way ffmpeg will
- * open them (v4l2 + X11 on Linux, avfoundation on macOS, dshow on Windows). A kind
- * that cannot be listed gets a note that says why, never an error.
+ * Capture devices of this machine: cameras, screens and microphones, found the way
+ * ffmpeg will open them (v4l2 + X11 + PulseAudio on Linux, avfoundation on macOS,
+ * dshow on Windows). A kind that cannot be listed gets a note that says why, never an error.
  */
 export interface DeviceTools {
   ffmpeg: string;
@@ -28,6 +28,40 @@ const screen = (id: string, name: string, formats: string[] = []): Device => ({
   uri: `screen:${encodeURI(id)}`,
   formats,
 });
+
+const microphone = (id: string, name: string): Device => ({
+  kind: Device_Kind.KIND_MICROPHONE,
+  id,
+  name,
+  uri: `mic:${encodeURI(id)}`,
+  formats: [],
+});
+
+/**
+ * `ffmpeg -sources pulse` → microphones (and the monitors of outputs, which record what
+ * plays there), the default one first:
+ *   * vsink.monitor [Monitor of Null Output] (none)
+ *     alsa_input.usb-0d8c_USB_Audio-00.mono-fallback [USB Audio Mono] (none)
+ */
+export function parsePulseSources(stdout: string): Device[] {
+  const devices: Device[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^\s*(\*)?\s*(\S+) \[(.*)\]/.exec(line);
+    if (!match) continue;
+    const device = microphone(match[2]!, match[3]!);
+    if (match[1]) devices.unshift(device);
+    else devices.push(device);
+  }
+  return devices;
+}
+
+async function linuxMicrophones(tools: DeviceTools): Promise<{ devices: Device[]; notes: string[] }> {
+  if (!tools.ffmpeg) return { devices: [], notes: ['no microphones: ffmpeg was not found'] };
+  const run = await captureOutput(tools.ffmpeg, ['-hide_banner', '-sources', 'pulse'], 3000);
+  const devices = parsePulseSources(run.stdout);
+  if (devices.length > 0) return { devices, notes: [] };
+  return { devices, notes: ['no microphones: no PulseAudio (or PipeWire-Pulse) server answered, or it has no sources'] };
+}
 
 /** `ffmpeg -f v4l2 -list_formats all` lines → "mjpeg 1280x720 640x480". */
 export function parseV4l2Formats(stderr: string): string[] {
@@ -91,27 +125,28 @@ export function parseAvfoundationDevices(stderr: string): Device[] {
     if (/AVFoundation video devices/.test(line)) section = 'video';
     else if (/AVFoundation audio devices/.test(line)) section = 'audio';
     const match = /\[(\d+)\] (.+)$/.exec(line);
-    if (!match || section !== 'video') continue;
+    if (!match || !section) continue;
     const [, index, name] = match;
-    devices.push(/^Capture screen/.test(name!) ? screen(index!, name!.trim()) : camera(index!, name!.trim()));
+    if (section === 'audio') devices.push(microphone(index!, name!.trim()));
+    else devices.push(/^Capture screen/.test(name!) ? screen(index!, name!.trim()) : camera(index!, name!.trim()));
   }
   return devices;
 }
 
-/** `ffmpeg -list_devices true -f dshow -i dummy` → cameras. */
+/** `ffmpeg -list_devices true -f dshow -i dummy` → cameras and microphones. */
 export function parseDshowDevices(stderr: string): Device[] {
   const devices: Device[] = [];
   for (const line of stderr.split('\n')) {
-    const match = /"(.+)" \(video\)/.exec(line);
-    if (match) devices.push(camera(match[1]!, match[1]!));
+    const match = /"(.+)" \((video|audio)\)/.exec(line);
+    if (match) devices.push(match[2] === 'audio' ? microphone(match[1]!, match[1]!) : camera(match[1]!, match[1]!));
   }
   return devices;
 }
 
 export async function listDevices(platform: Platform, tools: DeviceTools): Promise<ListDevicesResponse> {
   if (platform === 'linux') {
-    const [cameras, screens] = await Promise.all([linuxCameras(tools), linuxScreens(tools)]);
-    return { devices: [...cameras.devices, ...screens.devices], notes: [...cameras.notes, ...screens.notes] };
+    const found = await Promise.all([linuxCameras(tools), linuxScreens(tools), linuxMicrophones(tools)]);
+    return { devices: found.flatMap((kind) => kind.devices), notes: found.flatMap((kind) => kind.notes) };
   }
   if (!tools.ffmpeg) return { devices: [], notes: ['no devices: ffmpeg was not found'] };
   if (platform === 'darwin') {
@@ -121,5 +156,8 @@ export async function listDevices(platform: Platform, tools: DeviceTools): Promi
   }
   const run = await captureOutput(tools.ffmpeg, ['-hide_banner', '-list_devices', 'true', '-f', 'dshow', '-i', 'dummy'], 5000);
   const devices = [...parseDshowDevices(run.stderr), screen('desktop', 'Desktop')];
-  return { devices, notes: devices.length === 1 ? ['no cameras: DirectShow listed none'] : [] };
+  const notes: string[] = [];
+  if (!devices.some((d) => d.kind === Device_Kind.KIND_CAMERA)) notes.push('no cameras: DirectShow listed none');
+  if (!devices.some((d) => d.kind === Device_Kind.KIND_MICROPHONE)) notes.push('no microphones: DirectShow listed none');
+  return { devices, notes };
 }

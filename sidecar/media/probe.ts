@@ -78,6 +78,27 @@ function describeTestSource(spec: Extract<SourceSpec, { kind: 'test' }>): ProbeR
   };
 }
 
+/**
+ * What a microphone delivers, without opening it: ffprobe on a PulseAudio source takes
+ * about 2 s, the time the decode would then lose again. PCM has nothing to discover;
+ * the pulse input delivers 48 kHz stereo unless asked otherwise. Elsewhere the rate is
+ * the device's own (0: unknown until decoded; outputs then default to 48 kHz).
+ */
+export function describeMicSource(spec: Extract<SourceSpec, { kind: 'mic' }>, platform: Platform): ProbeResponse {
+  const defaults = platform === 'linux' ? { sampleRate: 48_000, channels: 2 } : { sampleRate: 0, channels: 0 };
+  const sampleRate = spec.sampleRate ?? defaults.sampleRate;
+  const channels = spec.channels ?? defaults.channels;
+  return {
+    container: { linux: 'pulse', darwin: 'avfoundation', win32: 'dshow' }[platform],
+    durationSeconds: 0,
+    bitRate: sampleRate * channels * 16,
+    live: true,
+    streams: [
+      { index: 0, type: 'audio', codec: 'pcm_s16le', profile: '', width: 0, height: 0, frameRate: 0, pixelFormat: '', sampleRate, channels, bitRate: sampleRate * channels * 16 },
+    ],
+  };
+}
+
 /** Names what a file that is not media looks like, from its first bytes. */
 export function describeBytes(head: Buffer): string {
   if (head.length === 0) return 'an empty file';

@@ -5,7 +5,7 @@ import { AudioLevels, type ChannelLevelFigures, LatencyWindow, RateWindow } from
 import { Decoder, type DecoderAudio, type DecoderExit, type DecoderFrame, nowUs } from './decoder';
 import type { FeedRegistry, MediaFeed } from './feeds';
 import { buildDecodeArgs, type ResolvedAudioOutput, type ResolvedOutput, resolveAudioOutput, resolveOutputSize } from './ffmpegArgs';
-import { probeSource } from './probe';
+import { describeMicSource, probeSource } from './probe';
 import type { QueueOptions } from './queue';
 import { type AudioSubscriber, audioKind, Subscriber, type VideoSubscriber, videoKind } from './subscriber';
 import {
@@ -439,7 +439,12 @@ export class MediaStream extends EventEmitter {
   private async sourceInfo(): Promise<ProbeResponse> {
     if (this.probe) return this.probe;
     const spec = this.config.spec;
-    const probe = spec.kind === 'feed' ? await this.requireFeed().describe() : await probeSource(this.tools.ffprobe(), spec, { platform: this.tools.platform, timeoutMs: 15_000 });
+    const probe =
+      spec.kind === 'feed'
+        ? await this.requireFeed().describe()
+        : spec.kind === 'mic'
+          ? describeMicSource(spec, this.tools.platform)
+          : await probeSource(this.tools.ffprobe(), spec, { platform: this.tools.platform, timeoutMs: 15_000 });
     this.probe = probe;
     this.emitState();
     return probe;
