@@ -1,5 +1,6 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthService } from '../proto/gen/grpc/health/v1/health';
+import { RecordingServiceService } from '../proto/gen/sidestream/v1/recording';
 import { SidecarServiceService } from '../proto/gen/sidestream/v1/sidecar';
 import { streamsServiceWithFrameCodec } from '../proto/codec/frame';
 import { bearerAuthInterceptor } from './auth';
@@ -7,6 +8,7 @@ import { type ListenAddress } from './cli';
 import { HealthRegistry, ServingStatus } from './health';
 import { sidecarService } from './info';
 import { FeedRegistry } from './media/feeds';
+import { RecordingRegistry, recordingService } from './media/recordingService';
 import { StreamRegistry } from './media/registry';
 import { streamsService } from './media/service';
 import type { Platform } from './media/types';
@@ -15,7 +17,7 @@ import { readHwaccels, type ResolvedTool, type ToolSettings, resolveTools } from
 /** Frames and model chunks travel in messages larger than grpc-js's 4 MiB default. */
 export const maxMessageBytes = 64 * 1024 * 1024;
 
-export const capabilities = ['health', 'info', 'streams'];
+export const capabilities = ['health', 'info', 'streams', 'audio', 'recording'];
 
 export const platform: Platform = process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux';
 
@@ -69,6 +71,8 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     sidecarService({ address: () => address, tools: () => tools, hwaccels: () => hwaccels, capabilities: () => capabilities }),
   );
   server.addService(streamsServiceWithFrameCodec, streamsService(streams, mediaTools));
+  const recordings = new RecordingRegistry();
+  server.addService(RecordingServiceService, recordingService(streams, recordings, mediaTools));
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(formatAddress(options.listen.host, options.listen.port), ServerCredentials.createInsecure(), (error, boundPort) =>
@@ -79,6 +83,7 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
   health.set('', ServingStatus.SERVING);
   health.set('sidestream.v1.SidecarService', ServingStatus.SERVING);
   health.set('sidestream.v1.StreamsService', ServingStatus.SERVING);
+  health.set('sidestream.v1.RecordingService', ServingStatus.SERVING);
 
   return {
     address,
@@ -88,8 +93,8 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     shutdown: (graceMs) =>
       new Promise<void>((resolve) => {
         health.shutDown();
-        // Subscribers' calls end with the streams; their ffmpeg processes exit.
-        void streams.closeAll();
+        // Recordings finish their files; subscribers' calls end with the streams; their ffmpeg processes exit.
+        void recordings.stopAll().then(() => streams.closeAll());
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -67,6 +67,8 @@ export interface DecoderPipes {
   video: readonly ResolvedOutput[];
   /** PCM outputs, on the fds after the video outputs'. */
   audio?: readonly ResolvedAudioOutput[];
+  /** Recordings' packet pipes (NUT), on the fds after the audio outputs'. */
+  recordings?: number;
   /** Streams piped into ffmpeg on the fds after the outputs' (a feed's inputs). */
   inputs?: readonly Readable[];
 }
@@ -90,6 +92,7 @@ export class Decoder {
   private readonly outputs: readonly ResolvedOutput[];
   private readonly audioOutputs: readonly ResolvedAudioOutput[];
   private readonly inputs: readonly Readable[];
+  private readonly recordingCount: number;
   private readonly pcmCutters: Array<PcmCutter<ShowinfoLine>> = [];
 
   constructor(
@@ -101,6 +104,18 @@ export class Decoder {
     this.outputs = pipes.video;
     this.audioOutputs = pipes.audio ?? [];
     this.inputs = pipes.inputs ?? [];
+    this.recordingCount = pipes.recordings ?? 0;
+  }
+
+  /** The pipe carrying recording `index`'s packets, once started. */
+  recordingPipe(index: number): Readable | undefined {
+    if (index >= this.recordingCount) return undefined;
+    return (this.child?.stdio[3 + this.outputFds.length + index] as Readable | undefined) ?? undefined;
+  }
+
+  /** Every pipe ffmpeg writes, before the feeds' input pipes. */
+  private get pipeCount(): number {
+    return this.outputFds.length + this.recordingCount;
   }
 
   /** Every output pipe's fd, video then audio. */
@@ -117,11 +132,11 @@ export class Decoder {
   }
 
   start(): void {
-    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'pipe', ...this.outputFds.map(() => 'pipe' as const), ...this.inputs.map(() => 'pipe' as const)];
+    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'ignore', 'pipe', ...Array.from({ length: this.pipeCount + this.inputs.length }, () => 'pipe' as const)];
     const child = spawnTracked(this.ffmpegPath, this.args, { stdio });
     this.child = child;
     this.inputs.forEach((input, index) => {
-      const pipe = child.stdio[3 + this.outputFds.length + index] as Writable;
+      const pipe = child.stdio[3 + this.pipeCount + index] as Writable;
       // ffmpeg going away closes the pipe: that is its exit's business, not an error here.
       pipe.on('error', () => undefined);
       input.pipe(pipe);

@@ -1,3 +1,4 @@
+import { type RecordingPlan, recordingOutputArgs, recordingVideoChain } from './recordingArgs';
 import { type InputOptions, inputArgs, inputStreams, regionCrop } from './sourceArgs';
 import type { AudioOutputSpec, FrameFormatName, OutputSpec, SampleFormatName, SourceSpec } from './types';
 
@@ -132,20 +133,31 @@ function outputArgs(output: ResolvedOutput, index: number): string[] {
   return [...common, '-c:v', 'rawvideo', '-f', 'rawvideo', target];
 }
 
-/** The whole decode command: every distinct output of one source from one ffmpeg (video outputs first, then audio). */
+/** The label of the decoded pictures recording i encodes. */
+const recordingVideoLabel = (index: number) => `rv${index}`;
+
+/**
+ * The whole decode command: every distinct output of one source from one ffmpeg, on
+ * pipes in this order: video outputs, audio outputs, recordings (NUT packets).
+ */
 export function buildDecodeArgs(
   spec: SourceSpec,
   outputs: readonly ResolvedOutput[],
   source: ResolvedSize,
   options: InputOptions,
   audioOutputs: readonly ResolvedAudioOutput[] = [],
+  recordings: readonly RecordingPlan[] = [],
+  frameRate = 0,
 ): string[] {
-  if (outputs.length + audioOutputs.length === 0) throw new Error('a decoder needs at least one output');
+  if (outputs.length + audioOutputs.length + recordings.length === 0) throw new Error('a decoder needs at least one output');
   const streams = inputStreams(spec, options.feedInputs);
   const graph: string[] = [];
-  if (outputs.length > 0) {
+  const encoded = recordings.flatMap((plan, index) => (plan.video && !plan.video.copy ? [index] : []));
+  const videoChains = [...outputs.map((output, index) => outputChain(output, source, index)), ...encoded.map(() => recordingVideoChain)];
+  const videoLabels = [...outputs.map((_, i) => outputLabel(i)), ...encoded.map(recordingVideoLabel)];
+  if (videoChains.length > 0) {
     const crop = regionCrop(spec, options.platform);
-    graph.push(...fanOut(`[${streams.video}]${crop ? `${crop},` : ''}`, outputs.map((output, index) => outputChain(output, source, index)), outputs.map((_, i) => outputLabel(i)), 'split', 's'));
+    graph.push(...fanOut(`[${streams.video}]${crop ? `${crop},` : ''}`, videoChains, videoLabels, 'split', 's'));
   }
   if (audioOutputs.length > 0) {
     graph.push(...fanOut(`[${streams.audio}]`, audioOutputs.map(audioChain), audioOutputs.map((_, i) => audioOutputLabel(i)), 'asplit', 'as'));
@@ -155,9 +167,12 @@ export function buildDecodeArgs(
     '-nostdin',
     '-nostats',
     '-loglevel', 'level+info',
-    ...inputArgs(spec, { ...options, outputCount: outputs.length + audioOutputs.length }),
-    '-filter_complex', graph.join(';'),
+    ...inputArgs(spec, { ...options, outputCount: outputs.length + audioOutputs.length + recordings.length }),
+    ...(graph.length > 0 ? ['-filter_complex', graph.join(';')] : []),
     ...outputs.flatMap((output, index) => outputArgs(output, index)),
     ...audioOutputs.flatMap((output, index) => audioOutputArgs(output, index, 3 + outputs.length + index)),
+    ...recordings.flatMap((plan, index) =>
+      recordingOutputArgs(plan, { video: streams.video, audio: streams.audio }, 3 + outputs.length + audioOutputs.length + index, recordingVideoLabel(index), frameRate),
+    ),
   ];
 }

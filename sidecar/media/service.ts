@@ -28,6 +28,7 @@ import { parseSourceUri } from './uri';
 const grpcCode: Record<MediaError['code'], status> = {
   'invalid-argument': status.INVALID_ARGUMENT,
   'not-found': status.NOT_FOUND,
+  'already-exists': status.ALREADY_EXISTS,
   unavailable: status.UNAVAILABLE,
   'failed-precondition': status.FAILED_PRECONDITION,
   'resource-exhausted': status.RESOURCE_EXHAUSTED,
@@ -191,8 +192,8 @@ export function streamsService(
       }),
     watchStream: (call) => watch(registry, call),
     watchStreams: (call) => watchAll(registry, call),
-    subscribe: (call) => subscribe(registry, call),
-    subscribeAudio: (call) => subscribeAudio(registry, call),
+    subscribe: (call) => void subscribe(registry, call),
+    subscribeAudio: (call) => void subscribeAudio(registry, call),
   };
 }
 
@@ -252,10 +253,21 @@ function watch(registry: StreamRegistry, call: ServerWritableStream<WatchStreamR
   onState(stream.snapshot());
 }
 
-function subscribe(registry: StreamRegistry, call: ServerWritableStream<SubscribeRequest, Frame>): void {
+/**
+ * The stream, once it is known whether it is live when the request leaves the buffering
+ * policy to the source (wait for a file or an HLS VOD, adaptive for live sources).
+ */
+async function streamFor(registry: StreamRegistry, streamId: string, policy: BufferPolicy): Promise<MediaStream> {
+  const stream = registry.get(streamId);
+  if (policy === BufferPolicy.BUFFER_POLICY_UNSPECIFIED && !stream.liveKnown) await stream.resolveLive();
+  return stream;
+}
+
+async function subscribe(registry: StreamRegistry, call: ServerWritableStream<SubscribeRequest, Frame>): Promise<void> {
   const request = call.request;
   try {
-    const stream = registry.get(request.streamId);
+    const stream = await streamFor(registry, request.streamId, request.policy);
+    if (call.cancelled) return;
     const format = formatFromProto.get(request.format);
     if (!format) throw new MediaError('invalid-argument', `unknown frame format ${request.format}`);
     const jpegQuality = request.jpegQuality || subscribeDefaults.jpegQuality;
@@ -267,9 +279,10 @@ function subscribe(registry: StreamRegistry, call: ServerWritableStream<Subscrib
   }
 }
 
-function subscribeAudio(registry: StreamRegistry, call: ServerWritableStream<SubscribeAudioRequest, AudioFrame>): void {
+async function subscribeAudio(registry: StreamRegistry, call: ServerWritableStream<SubscribeAudioRequest, AudioFrame>): Promise<void> {
   try {
-    const stream = registry.get(call.request.streamId);
+    const stream = await streamFor(registry, call.request.streamId, call.request.policy);
+    if (call.cancelled) return;
     const { output, queue } = audioSubscription(call.request, stream);
     const subscriber = stream.subscribeAudio(output, queue);
     deliver(call, stream, subscriber, toAudioFrame, () => stream.unsubscribe(subscriber));

@@ -33,8 +33,9 @@ export function lavfiSource(spec: Extract<SourceSpec, { kind: 'test' }>): string
     // Alone, the tone is paced by arealtime and stamped when released. Beside a picture, the
     // picture's realtime paces the whole graph (lavfi reads the output that is behind, and
     // two realtime filters in one graph hold each other up: 3 s took 5 s), so the tone is
-    // stamped with its nominal capture time: the graph's start plus its sample count.
-    const clock = spec.video ? 'asettb=AVTB,asetpts=RTCSTART+N/SR/TB' : 'arealtime,asettb=AVTB,asetpts=RTCTIME';
+    // stamped by its sample count from the moment its first block is taken, which is when
+    // the first picture is (stamping from the graph's start put audio 45 ms ahead).
+    const clock = spec.video ? `asettb=AVTB,asetpts=if(eq(N\\,0)\\,RTCTIME\\,PREV_OUTPTS+${block}/SR/TB)` : 'arealtime,asettb=AVTB,asetpts=RTCTIME';
     chains.push(`sine=f=${frequency}:r=${sampleRate}:samples_per_frame=${block}${duration},${channels === 1 ? 'aformat=channel_layouts=mono' : 'pan=stereo|c0=c0|c1=c0'},${clock}`);
   }
   return chains.length === 1 ? chains[0]! : chains.map((chain, i) => `${chain}[out${i}]`).join(';');

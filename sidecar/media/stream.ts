@@ -7,6 +7,7 @@ import type { FeedRegistry, MediaFeed } from './feeds';
 import { buildDecodeArgs, type ResolvedAudioOutput, type ResolvedOutput, resolveAudioOutput, resolveOutputSize } from './ffmpegArgs';
 import { describeMicSource, probeSource } from './probe';
 import type { QueueOptions } from './queue';
+import type { Recording } from './recorder';
 import { type AudioSubscriber, audioKind, Subscriber, type VideoSubscriber, videoKind } from './subscriber';
 import {
   type AudioOutputSpec,
@@ -128,6 +129,10 @@ export class MediaStream extends EventEmitter {
   private lastVideoAt: { ptsUs: number; atUs: number } | undefined;
   private lastAudioAt: { ptsUs: number; atUs: number } | undefined;
   private audioPolicyDropsOfGone = 0;
+  /** Recordings of this stream, in the order of their decoder outputs. */
+  private recordings: Recording[] = [];
+  /** The recordings the running decoder writes (its outputs are fixed when it starts). */
+  private decoderRecordings: Recording[] = [];
   /** For files: the pts of the last frame out of the decoder, to continue there after a restart. */
   private lastPtsUs = -1;
   private firstPtsUs: number | undefined;
@@ -182,6 +187,17 @@ export class MediaStream extends EventEmitter {
     return this.probe?.live ?? this.config.spec.live;
   }
 
+  /** Whether `live` is known for sure: only a probe tells whether a network source ends. */
+  get liveKnown(): boolean {
+    return this.probe !== undefined || this.config.spec.kind !== 'network';
+  }
+
+  /** Probes a network source (once) to learn whether it is live; an unreachable one counts as live. */
+  async resolveLive(): Promise<boolean> {
+    if (!this.liveKnown) await this.sourceInfo().catch(() => undefined);
+    return this.live;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -210,8 +226,29 @@ export class MediaStream extends EventEmitter {
     await this.sourceInfo();
   }
 
+  /** Everything that keeps the decoder running: subscribers and recordings. */
   private get subscriberCount(): number {
-    return this.videoSubscribers.size + this.audioSubscribers.size;
+    return this.videoSubscribers.size + this.audioSubscribers.size + this.recordings.filter((recording) => !recording.finished).length;
+  }
+
+  /** The source as probed (undefined until it is). */
+  async sourceDescription(): Promise<ProbeResponse> {
+    return this.sourceInfo();
+  }
+
+  /** Starts writing this stream into `recording`; the decoder restarts with its output. */
+  startRecording(recording: Recording): void {
+    this.checkSubscribable(recording.plan.video ? 'video' : 'audio');
+    this.recordings.push(recording);
+    recording.countDropsWith(() => ({ byDecoder: this.droppedByDecoder, byNetwork: this.droppedByNetwork }));
+    recording.once('finished', () => {
+      const index = this.recordings.indexOf(recording);
+      if (index < 0) return;
+      this.recordings.splice(index, 1);
+      this.scheduleReconcile();
+      this.emitState();
+    });
+    this.startSubscription();
   }
 
   private get everySubscriber(): AnySubscriber[] {
@@ -288,6 +325,7 @@ export class MediaStream extends EventEmitter {
     this.clearIdleTimer();
     this.clearRetryTimer();
     await this.stopDecoder();
+    await this.finishRecordings('stop', 'the stream was closed');
     for (const subscriber of this.everySubscriber) subscriber.end();
     this.videoSubscribers.clear();
     this.audioSubscribers.clear();
@@ -406,12 +444,14 @@ export class MediaStream extends EventEmitter {
         wantedAudio.set(audioOutputKey(resolved), resolved);
       }
     }
-    if (wanted.size + wantedAudio.size === 0) {
+    const recordings = this.recordings.filter((recording) => !recording.finished);
+    if (wanted.size + wantedAudio.size + recordings.length === 0) {
       await this.stopDecoder();
       return;
     }
-    const current = new Set([...this.outputs.map(outputKey), ...this.audioOutputs.map(audioOutputKey)]);
-    const wantedKeys = [...wanted.keys(), ...wantedAudio.keys()];
+    const recordingKey = (recording: Recording) => `recording:${recording.id}`;
+    const current = new Set([...this.outputs.map(outputKey), ...this.audioOutputs.map(audioOutputKey), ...this.decoderRecordings.map(recordingKey)]);
+    const wantedKeys = [...wanted.keys(), ...wantedAudio.keys(), ...recordings.map(recordingKey)];
     if (this.decoder && current.size === wantedKeys.length && wantedKeys.every((key) => current.has(key))) {
       this.assignSubscribers();
       return;
@@ -420,6 +460,7 @@ export class MediaStream extends EventEmitter {
     if (this.closed || this.subscriberCount === 0) return;
     this.outputs = [...wanted.values()];
     this.audioOutputs = [...wantedAudio.values()];
+    this.decoderRecordings = recordings;
     this.assignSubscribers();
     this.startDecoder(video && this.outputs.length > 0 ? video.codec : (audio?.codec ?? ''), sourceSize);
   }
@@ -474,6 +515,7 @@ export class MediaStream extends EventEmitter {
     this.clearOutputs();
     this.setState('ended', reason);
     for (const subscriber of this.everySubscriber) subscriber.end();
+    await this.finishRecordings('stop', reason);
   }
 
   private describeDecoder(codec: string): string {
@@ -502,6 +544,8 @@ export class MediaStream extends EventEmitter {
         ...(resumeAtUs !== undefined ? { startAtSeconds: resumeAtUs / 1e6 } : {}),
       },
       this.audioOutputs,
+      this.decoderRecordings.map((recording) => recording.plan),
+      this.probe?.streams.find((s) => s.type === 'video')?.frameRate ?? 0,
     );
     this.sequenceBase = this.nextSequence;
     this.outputCounts = this.outputs.map(() => 0);
@@ -519,7 +563,8 @@ export class MediaStream extends EventEmitter {
     this.hwaccelNote = '';
     this.decoderLabel = this.describeDecoder(codec);
     log.debug(`stream ${this.id}: ffmpeg ${args.join(' ')}`);
-    const decoder = new Decoder(this.tools.ffmpeg(), args, { video: this.outputs, audio: this.audioOutputs, inputs: feedInputs.map((input) => input.open()) }, {
+    const recordings = this.decoderRecordings;
+    const decoder = new Decoder(this.tools.ffmpeg(), args, { video: this.outputs, audio: this.audioOutputs, recordings: recordings.length, inputs: feedInputs.map((input) => input.open()) }, {
       onFrame: (frame) => {
         if (generation !== this.generation) return;
         // A file restarted for a new set of outputs seeks back to a keyframe: skip what was delivered.
@@ -554,6 +599,14 @@ export class MediaStream extends EventEmitter {
     this.audioCaptureClock = this.captureClock;
     if (this.stateValue !== 'reconnecting') this.setState('starting', '');
     decoder.start();
+    recordings.forEach((recording, index) => {
+      const pipe = decoder.recordingPipe(index)!;
+      // Packets of a recording alone (nothing decoded) show the source alive too.
+      pipe.on('data', () => {
+        if (generation === this.generation && this.outputs.length === 0 && this.audioOutputs.length === 0) this.markAlive(-1, nowUs());
+      });
+      recording.attach(pipe);
+    });
     this.startWatchdog();
   }
 
@@ -639,11 +692,18 @@ export class MediaStream extends EventEmitter {
   private clearOutputs(): void {
     this.outputs = [];
     this.audioOutputs = [];
+    this.decoderRecordings = [];
+  }
+
+  /** Ends every recording of the stream (its source ended, failed or was closed). */
+  private finishRecordings(how: 'stop' | 'fail', reason: string): Promise<void> {
+    const recordings = this.recordings;
+    return Promise.all(recordings.map((recording) => (how === 'stop' ? recording.stop(reason) : recording.fail(reason)))).then(() => undefined);
   }
 
   private markAlive(ptsUs: number, at: number): void {
     this.lastFrameAtUs = at;
-    if (this.config.spec.kind === 'file') this.lastPtsUs = ptsUs;
+    if (this.config.spec.kind === 'file' && ptsUs >= 0) this.lastPtsUs = ptsUs;
     if (this.stateValue !== 'live') {
       this.attempts = 0;
       this.setState('live', '');
@@ -686,6 +746,7 @@ export class MediaStream extends EventEmitter {
       this.clearOutputs();
       this.setState('ended', 'end of source');
       for (const subscriber of this.everySubscriber) subscriber.end();
+      void this.finishRecordings('stop', 'end of source');
       return;
     }
     if (exit.framesOut === 0 && this.hwaccel !== 'none' && this.hwaccel !== 'auto' && !this.hwaccelFellBack) {
@@ -733,6 +794,7 @@ export class MediaStream extends EventEmitter {
     this.clearOutputs();
     this.setState('failed', error.message);
     for (const subscriber of this.everySubscriber) subscriber.end(new MediaError('failed-precondition', `stream "${this.id}" failed: ${error.message}`));
+    void this.finishRecordings('fail', `the stream failed: ${error.message}`);
   }
 
   private goIdle(): void {

@@ -170,7 +170,7 @@ export type StreamStateName = 'idle' | 'starting' | 'live' | 'stalled' | 'reconn
 /** A source-side error that maps to a gRPC status with a message that says what to fix. */
 export class MediaError extends Error {
   constructor(
-    readonly code: 'invalid-argument' | 'not-found' | 'unavailable' | 'failed-precondition' | 'resource-exhausted' | 'internal',
+    readonly code: 'invalid-argument' | 'not-found' | 'already-exists' | 'unavailable' | 'failed-precondition' | 'resource-exhausted' | 'internal',
     message: string,
   ) {
     super(message);
