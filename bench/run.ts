@@ -2,6 +2,7 @@
 // figures. Targets are reported next to the figures, never asserted.
 import { parseArgs } from 'node:util';
 import { mediaSuite } from './suites/media';
+import { recordingSuite } from './suites/recording';
 import { startupSuite } from './suites/startup';
 
 export interface BenchSuite {
@@ -10,7 +11,7 @@ export interface BenchSuite {
   run(): Promise<Record<string, unknown>>;
 }
 
-const suites: BenchSuite[] = [startupSuite, mediaSuite];
+const suites: BenchSuite[] = [startupSuite, mediaSuite, recordingSuite];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -125,7 +125,7 @@ export class StreamsTestClient {
   }
 
   /** Subscribes to audio and collects frames until `count` arrived (then cancels) or the call ends. */
-  collectAudio(request: Partial<SubscribeAudioRequest> & { streamId: string }, count: number): AudioCollection {
+  collectAudio(request: Partial<SubscribeAudioRequest> & { streamId: string }, count: number, onFrame?: (frame: AudioFrame) => boolean | void): AudioCollection {
     const call = this.client.subscribeAudio({ sampleFormat: 0, sampleRate: 0, channels: 0, frameMs: 0, policy: 0, queueFrames: 0, ...request });
     const frames: AudioFrame[] = [];
     const done = new Promise<{ frames: AudioFrame[]; error?: GrpcError; ended: boolean }>((resolve) => {
@@ -138,7 +138,7 @@ export class StreamsTestClient {
       call.on('data', (frame: AudioFrame) => {
         if (finished) return;
         frames.push(frame);
-        if (frames.length >= count) {
+        if (frames.length >= count || onFrame?.(frame) === true) {
           finish({ frames, ended: false });
           call.cancel();
         }
