@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { makeClip, fixtureDir } from '../../test/integration/helpers/media';
-import { startPulseAudio } from '../../test/integration/helpers/pulse';
+import { type PulseServer, startPulseAudio } from '../../test/integration/helpers/pulse';
 import { RecordingTestClient } from '../../test/integration/helpers/recordings';
 import { newToken, sleep, startSidecar } from '../../test/integration/helpers/sidecar';
 import { FrameFormat, SampleFormat, StreamsTestClient } from '../../test/integration/helpers/streams';
@@ -82,71 +82,114 @@ async function copyRecordingOverhead(seconds: number) {
   }
 }
 
-/**
- * Plays bursts of a 1 kHz tone into a PulseAudio null sink (pacat, 10 ms latency,
- * written by us at real-time pace with silence in between) and times each from the
- * moment its first samples are written to the first PCM frame with sound in it.
- */
-async function micLatencies(bursts: number) {
-  const pulse = startPulseAudio();
-  const token = newToken();
-  const sidecar = await startSidecar({ token, env: { PULSE_RUNTIME_PATH: pulse.env.PULSE_RUNTIME_PATH, PULSE_SERVER: pulse.env.PULSE_SERVER } });
-  const streams = new StreamsTestClient(sidecar.address, token);
-  const rate = 48_000;
+/** PCM s16le bursts into a PulseAudio sink through pacat, written at real-time pace: silence, then a tone on request. */
+async function startTonePlayer(pulse: PulseServer, rate: number) {
   const blockMs = 10;
   const block = (rate * blockMs) / 1000;
   const silence = Buffer.alloc(block * 2);
   const tone = Buffer.alloc(block * 2);
   for (let i = 0; i < block; i++) tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / rate)), i * 2);
-  const player: ChildProcess = spawn('pacat', ['--playback', '--raw', '--format=s16le', `--rate=${rate}`, '--channels=1', '--latency-msec=10', `--device=${pulse.source.replace(/\.monitor$/, '')}`], { env: pulse.env, stdio: ['pipe', 'ignore', 'ignore'] });
+  const sink = pulse.source.replace(/\.monitor$/, '');
+  const player: ChildProcess = spawn('pacat', ['--playback', '--raw', '--format=s16le', `--rate=${rate}`, '--channels=1', '--latency-msec=10', '-v', `--device=${sink}`], { env: pulse.env, stdio: ['pipe', 'ignore', 'pipe'] });
   player.stdin!.on('error', () => undefined);
+  // The pace starts when the stream exists: written ahead of what plays, audio waits in pipes.
+  const began = await new Promise<number>((resolve, reject) => {
+    let said = '';
+    let connected = false;
+    player.stderr!.on('data', (chunk: Buffer) => {
+      if (connected) return;
+      said += chunk.toString();
+      if (/Connected to device/.test(said)) {
+        connected = true;
+        resolve(Date.now());
+      }
+    });
+    player.once('exit', (code) => reject(new Error(`pacat exited with ${code}: ${said}`)));
+  });
   let toneUntil = 0;
-  let burstWrittenAt = 0;
-  const began = Date.now();
+  let toneStartedAt = 0;
   let written = 0;
-  // Real-time pace: keep what has been written level with the clock, 20 ms ahead at most.
   const pacer = setInterval(() => {
-    while (written * blockMs < Date.now() - began + 20) {
+    while (written * blockMs < Date.now() - began + 30) {
       const now = Date.now();
-      const playingTone = now < toneUntil;
-      if (playingTone && burstWrittenAt === 0) burstWrittenAt = now;
-      player.stdin!.write(playingTone ? tone : silence);
+      const playing = now < toneUntil;
+      if (playing && toneStartedAt === 0) toneStartedAt = now;
+      player.stdin!.write(playing ? tone : silence);
       written++;
     }
   }, 5);
-  const latencies: number[] = [];
+  return {
+    /** Plays a burst; resolves with the time its first samples were written. */
+    burst(ms: number): void {
+      toneStartedAt = 0;
+      toneUntil = Date.now() + ms;
+    },
+    get toneStartedAt() {
+      return toneStartedAt;
+    },
+    stop() {
+      clearInterval(pacer);
+      player.kill('SIGKILL');
+    },
+  };
+}
+
+const loud = (pcm: Buffer) => {
+  for (let i = 0; i + 1 < pcm.length; i += 2) if (Math.abs(pcm.readInt16LE(i)) > 2000) return true;
+  return false;
+};
+
+/** Times bursts from the moment their first samples are written to the first captured PCM with sound in it. */
+async function timeBursts(player: Awaited<ReturnType<typeof startTonePlayer>>, bursts: number, heard: { waiting: boolean; latencies: number[] }) {
+  for (let i = 0; i < bursts; i++) {
+    heard.waiting = true;
+    player.burst(200);
+    await sleep(600);
+    heard.waiting = false;
+  }
+}
+
+/**
+ * Tone played into PulseAudio → PCM delivered by the sidecar to a gRPC subscriber, and
+ * the same bursts captured by PulseAudio's own `parec` in the same run (the baseline:
+ * what the sound server's path costs before ffmpeg and the sidecar see a sample).
+ */
+async function micLatencies(bursts: number) {
+  const pulse = startPulseAudio();
+  const rate = 48_000;
+  const token = newToken();
+  const sidecar = await startSidecar({ token, env: { PULSE_RUNTIME_PATH: pulse.env.PULSE_RUNTIME_PATH, PULSE_SERVER: pulse.env.PULSE_SERVER } });
+  const streams = new StreamsTestClient(sidecar.address, token);
+  const player = await startTonePlayer(pulse, rate);
+  const sidecarHeard = { waiting: false, latencies: [] as number[] };
+  const baselineHeard = { waiting: false, latencies: [] as number[] };
   const captureToDelivery: number[] = [];
+  const onPcm = (heard: typeof sidecarHeard, pcm: Buffer) => {
+    if (!heard.waiting || player.toneStartedAt === 0 || !loud(pcm)) return;
+    heard.latencies.push(Date.now() - player.toneStartedAt);
+    heard.waiting = false;
+  };
   try {
     await streams.open({ uri: `mic:${pulse.source}?sample_rate=${rate}&channels=1`, id: 'mic' });
-    let waitingForBurst = false;
     const collection = streams.collectAudio({ streamId: 'mic', sampleFormat: SampleFormat.SAMPLE_FORMAT_S16LE, frameMs: 10, policy: 5 }, 1_000_000, (frame) => {
-      const arrived = Date.now();
-      captureToDelivery.push(arrived - frame.capturedAtUs / 1000);
-      if (!waitingForBurst || burstWrittenAt === 0) return;
-      const data = Buffer.from(frame.data);
-      let peak = 0;
-      for (let i = 0; i + 1 < data.length; i += 2) peak = Math.max(peak, Math.abs(data.readInt16LE(i)));
-      if (peak > 2000) {
-        latencies.push(arrived - burstWrittenAt);
-        waitingForBurst = false;
-      }
+      captureToDelivery.push(Date.now() - frame.capturedAtUs / 1000);
+      onPcm(sidecarHeard, Buffer.from(frame.data));
     });
-    await sleep(2500); // the monitor source's first capture is slow; measure once it streams
-    for (let i = 0; i < bursts; i++) {
-      burstWrittenAt = 0;
-      waitingForBurst = true;
-      toneUntil = Date.now() + 200;
-      await sleep(600);
-    }
+    await sleep(2500); // the monitor's first capture is slow: measure once it streams
+    await timeBursts(player, bursts, sidecarHeard);
     collection.call.cancel();
+    const parec = spawn('parec', ['--raw', '--format=s16le', `--rate=${rate}`, '--channels=1', '--latency-msec=10', `--device=${pulse.source}`], { env: pulse.env, stdio: ['ignore', 'pipe', 'ignore'] });
+    parec.stdout!.on('data', (pcm: Buffer) => onPcm(baselineHeard, pcm));
+    await sleep(2500);
+    await timeBursts(player, bursts, baselineHeard);
+    parec.kill('SIGKILL');
   } finally {
-    clearInterval(pacer);
-    player.kill('SIGKILL');
+    player.stop();
     streams.shutdown();
     sidecar.kill();
     pulse.stop();
   }
-  return { latencies, captureToDelivery: captureToDelivery.slice(100) };
+  return { sidecar: sidecarHeard.latencies, baseline: baselineHeard.latencies, captureToDelivery: captureToDelivery.slice(100) };
 }
 
 export const recordingSuite: BenchSuite = {
@@ -161,10 +204,12 @@ export const recordingSuite: BenchSuite = {
       preview_cpu_seconds_per_minute: round((copy.previewCpu * 60) / seconds, 2),
       preview_and_copy_record_cpu_seconds_per_minute: round((copy.recordingCpu * 60) / seconds, 2),
       recorded_bytes: copy.bytes,
-      mic_capture_latency_ms: round(median(mic.latencies)),
-      mic_capture_latency_p95_ms: round(percentile(mic.latencies, 95)),
+      mic_capture_latency_ms: round(median(mic.sidecar)),
+      mic_capture_latency_p95_ms: round(percentile(mic.sidecar, 95)),
+      parec_capture_latency_ms: round(median(mic.baseline)),
+      mic_latency_added_by_sidecar_ms: round(median(mic.sidecar) - median(mic.baseline)),
       mic_capture_to_delivery_p50_ms: round(median(mic.captureToDelivery)),
-      samples: { window_seconds: seconds, clip: '1920x1080 H264 30 fps, looped in real time, previewed as 640-wide JPEG', mic_bursts: mic.latencies.length },
+      samples: { window_seconds: seconds, clip: '1920x1080 H264 30 fps, looped in real time, previewed as 640-wide JPEG', mic_bursts: mic.sidecar.length, parec_bursts: mic.baseline.length },
       targets: { copy_record_cpu_overhead: '<= 0.1', mic_capture_latency_ms: '<= 60' },
     };
   },

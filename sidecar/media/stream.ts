@@ -531,7 +531,13 @@ export class MediaStream extends EventEmitter {
   private startDecoder(codec: string, sourceSize: { width: number; height: number }): void {
     const generation = ++this.generation;
     const spec = this.config.spec;
-    const resumeAtUs = spec.kind === 'file' && this.lastPtsUs >= 0 ? this.lastPtsUs : undefined;
+    // A file goes on where it was, without delivering a frame twice. A looping file is a
+    // live source: it goes on at the same point of its loop (its timestamps run on across
+    // loops, so the point is taken modulo its duration), frames after a restart delivered.
+    const durationUs = (this.probe?.durationSeconds ?? 0) * 1e6;
+    const looping = spec.kind === 'file' && spec.loop;
+    const resumeAtUs = spec.kind === 'file' && !looping && this.lastPtsUs >= 0 ? this.lastPtsUs : undefined;
+    const seekUs = resumeAtUs ?? (looping && this.lastPtsUs >= 0 && durationUs > 0 ? this.lastPtsUs % durationUs : undefined);
     const feedInputs = spec.kind === 'feed' ? this.requireFeed().inputs() : [];
     const args = buildDecodeArgs(
       spec,
@@ -541,7 +547,7 @@ export class MediaStream extends EventEmitter {
         platform: this.tools.platform,
         hwaccel: this.hwaccel,
         feedInputs,
-        ...(resumeAtUs !== undefined ? { startAtSeconds: resumeAtUs / 1e6 } : {}),
+        ...(seekUs !== undefined ? { startAtSeconds: seekUs / 1e6 } : {}),
       },
       this.audioOutputs,
       this.decoderRecordings.map((recording) => recording.plan),
