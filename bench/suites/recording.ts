@@ -68,13 +68,17 @@ async function copyRecordingOverhead(seconds: number) {
     await streams.open({ uri: `file://${clip}?realtime=1&loop=1`, id: 'rec' });
     const preview = streams.collect({ streamId: 'rec', format: FrameFormat.FRAME_FORMAT_JPEG, width: 640 }, 1_000_000, undefined, { keepFrames: false });
     await sleep(3000);
+    const framesBefore = preview.received();
     const previewCpu = await cpuOver(sidecar.pid, seconds);
+    const previewFrames = preview.received() - framesBefore;
     const recording = await recordings.start({ streamId: 'rec', folder: fixtureDir(), container: 1, mode: 1 });
     await sleep(3000); // the decoder restarted with the recording's output
+    const framesWhileRecording = preview.received();
     const recordingCpu = await cpuOver(sidecar.pid, seconds);
+    const recordingFrames = preview.received() - framesWhileRecording;
     const stopped = await recordings.stop(recording.id);
     preview.cancel();
-    return { previewCpu, recordingCpu, bytes: stopped.bytes, videoCodec: stopped.videoCodec };
+    return { previewCpu, recordingCpu, previewFrames, recordingFrames, bytes: stopped.bytes, videoCodec: stopped.videoCodec };
   } finally {
     streams.shutdown();
     recordings.shutdown();
@@ -204,6 +208,8 @@ export const recordingSuite: BenchSuite = {
       preview_cpu_seconds_per_minute: round((copy.previewCpu * 60) / seconds, 2),
       preview_and_copy_record_cpu_seconds_per_minute: round((copy.recordingCpu * 60) / seconds, 2),
       recorded_bytes: copy.bytes,
+      preview_frames_alone: copy.previewFrames,
+      preview_frames_while_recording: copy.recordingFrames,
       mic_capture_latency_ms: round(median(mic.sidecar)),
       mic_capture_latency_p95_ms: round(percentile(mic.sidecar, 95)),
       parec_capture_latency_ms: round(median(mic.baseline)),

@@ -531,13 +531,13 @@ export class MediaStream extends EventEmitter {
   private startDecoder(codec: string, sourceSize: { width: number; height: number }): void {
     const generation = ++this.generation;
     const spec = this.config.spec;
-    // A file goes on where it was, without delivering a frame twice. A looping file is a
-    // live source: it goes on at the same point of its loop (its timestamps run on across
-    // loops, so the point is taken modulo its duration), frames after a restart delivered.
-    const durationUs = (this.probe?.durationSeconds ?? 0) * 1e6;
+    // A file goes on where it was, without delivering a frame twice. A looping file starts
+    // its loop again: its timestamps run on across loops, so its last one is past its end;
+    // and ffmpeg, started with -ss and -stream_loop, takes the loop to be as long as what
+    // it read the first time, and its timestamps go back at the second loop.
     const looping = spec.kind === 'file' && spec.loop;
     const resumeAtUs = spec.kind === 'file' && !looping && this.lastPtsUs >= 0 ? this.lastPtsUs : undefined;
-    const seekUs = resumeAtUs ?? (looping && this.lastPtsUs >= 0 && durationUs > 0 ? this.lastPtsUs % durationUs : undefined);
+    const seekUs = resumeAtUs;
     const feedInputs = spec.kind === 'feed' ? this.requireFeed().inputs() : [];
     const args = buildDecodeArgs(
       spec,
