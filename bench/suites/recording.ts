@@ -94,7 +94,7 @@ async function startTonePlayer(pulse: PulseServer, rate: number) {
   const tone = Buffer.alloc(block * 2);
   for (let i = 0; i < block; i++) tone.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / rate)), i * 2);
   const sink = pulse.source.replace(/\.monitor$/, '');
-  const player: ChildProcess = spawn('pacat', ['--playback', '--raw', '--format=s16le', `--rate=${rate}`, '--channels=1', '--latency-msec=10', '-v', `--device=${sink}`], { env: pulse.env, stdio: ['pipe', 'ignore', 'pipe'] });
+  const player: ChildProcess = spawn('pacat', ['--playback', '--raw', '--format=s16le', `--rate=${rate}`, '--channels=1', '--latency-msec=5', '-v', `--device=${sink}`], { env: pulse.env, stdio: ['pipe', 'ignore', 'pipe'] });
   player.stdin!.on('error', () => undefined);
   // The pace starts when the stream exists: written ahead of what plays, audio waits in pipes.
   const began = await new Promise<number>((resolve, reject) => {
@@ -113,21 +113,25 @@ async function startTonePlayer(pulse: PulseServer, rate: number) {
   let toneUntil = 0;
   let toneStartedAt = 0;
   let written = 0;
+  // Samples are written `leadMs` before they are due, so that the stream never runs dry:
+  // a block written at `t` plays at `t + leadMs` by the stream's clock.
+  const leadMs = 15;
   const pacer = setInterval(() => {
-    while (written * blockMs < Date.now() - began + 30) {
+    while (written * blockMs < Date.now() - began + leadMs) {
       const now = Date.now();
       const playing = now < toneUntil;
-      if (playing && toneStartedAt === 0) toneStartedAt = now;
+      if (playing && toneStartedAt === 0) toneStartedAt = began + written * blockMs;
       player.stdin!.write(playing ? tone : silence);
       written++;
     }
   }, 5);
   return {
-    /** Plays a burst; resolves with the time its first samples were written. */
+    /** Plays a burst of `ms`. */
     burst(ms: number): void {
       toneStartedAt = 0;
       toneUntil = Date.now() + ms;
     },
+    /** When the burst's first samples play, by the stream's clock (0 until they are written). */
     get toneStartedAt() {
       return toneStartedAt;
     },
@@ -143,7 +147,7 @@ const loud = (pcm: Buffer) => {
   return false;
 };
 
-/** Times bursts from the moment their first samples are written to the first captured PCM with sound in it. */
+/** Times bursts from the moment their first samples play to the first captured PCM with sound in it. */
 async function timeBursts(player: Awaited<ReturnType<typeof startTonePlayer>>, bursts: number, heard: { waiting: boolean; latencies: number[] }) {
   for (let i = 0; i < bursts; i++) {
     heard.waiting = true;
