@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { log } from '../log';
 import { captureOutput, spawnTracked } from '../processes';
+import { CUT, NutSegmenter } from './nutSegmenter';
 import { containerExtension, partPath, recorderArgs, type RecordingPlan } from './recordingArgs';
 import { MediaError } from './types';
 
@@ -15,8 +16,12 @@ export type RecordingStateName = 'recording' | 'stopped' | 'failed';
 export interface RecordingTarget {
   /** One file, or (with segments) the first part of every segment's name. */
   path: string;
-  /** Seconds per segment; 0: one file. */
+  /** Seconds per segment; 0: no limit. */
   segmentSeconds: number;
+  /** Bytes per segment (a segment ends at the first keyframe once it has this many); 0: no limit. */
+  segmentBytes: number;
+  /** The video's frames per second (0: unknown or no video), for cutting by time in Node. */
+  frameRate?: number;
   keepSegments: number;
   keepHours: number;
 }
@@ -47,17 +52,21 @@ export interface RecordingSnapshot {
 
 const stderrTailLines = 12;
 
-/** Where each recorder part is and what it wrote. */
+/** One recorder ffmpeg and what it writes. */
 interface Part {
   child: ChildProcess;
-  input: Readable;
   exited: Promise<void>;
   tail: string[];
   /** Its input was ended: the segment it names last is its final one, no other follows. */
   ending: boolean;
   /** The file it writes now. */
   file: string | undefined;
+  /** Stops the decoder's pipe feeding it; what the decoder still writes goes nowhere. */
+  release: () => void;
 }
+
+/** Segments by size are cut in Node (ffmpeg's segment muxer has no size limit); by time alone, by ffmpeg. */
+const cutInNode = (target: RecordingTarget) => target.segmentBytes > 0;
 
 /**
  * One recording of a stream. The stream's decoder writes the recording's packets to a
@@ -76,6 +85,8 @@ export class Recording extends EventEmitter {
   /** Parts still writing: the current one, and one that finishes after a decoder restart. */
   private readonly runningParts = new Set<Part>();
   private segmentsStarted = 0;
+  /** The number of each segment file, to keep them in order. */
+  private readonly segmentOrder = new Map<string, number>();
   private readonly startedAt = new Date();
   private stoppedAtUs = 0;
   private bytesOfDeleted = 0;
@@ -126,22 +137,39 @@ export class Recording extends EventEmitter {
     const previous = this.part;
     if (previous) this.endPart(previous);
     this.parts++;
-    const segmented = this.target.segmentSeconds > 0;
+    if (cutInNode(this.target)) {
+      this.feedSegments(input);
+    } else {
+      const release = () => {
+        input.unpipe(part.child.stdin!);
+        input.resume(); // whatever the decoder still writes is not this part's
+      };
+      const part = this.spawnPart(release);
+      input.pipe(part.child.stdin!);
+    }
+    this.emit('changed');
+  }
+
+  /** Starts a recorder: one file, or the segment muxer writing numbered segments from the next number on. */
+  private spawnPart(release: () => void): Part {
     const extension = containerExtension[this.plan.container];
+    const muxerSegments = !cutInNode(this.target) && this.target.segmentSeconds > 0;
+    const file = muxerSegments || cutInNode(this.target) ? segmentName(this.target.path, this.segmentsStarted, extension) : partPath(this.target.path, this.parts);
     const args = recorderArgs(
       this.plan,
-      segmented
+      muxerSegments
         ? { segmentPattern: `${this.target.path}-%05d.${extension}`, segmentSeconds: this.target.segmentSeconds, firstSegment: this.segmentsStarted }
-        : { path: partPath(this.target.path, this.parts), segmentSeconds: 0, firstSegment: 0 },
+        : { path: file, segmentSeconds: 0, firstSegment: 0 },
       this.tags(),
     );
+    if (muxerSegments || cutInNode(this.target)) this.segmentOrder.set(file, this.segmentsStarted++);
     const child = spawnTracked(this.ffmpeg(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const part: Part = {
       child,
-      input,
       tail: [],
       ending: false,
-      file: segmented ? segmentName(this.target.path, this.segmentsStarted++, extension) : partPath(this.target.path, this.parts),
+      file,
+      release,
       exited: new Promise((resolve) => child.once('close', (code, signal) => void this.onPartExit(part, code, signal).finally(resolve))),
     };
     this.part = part;
@@ -155,19 +183,82 @@ export class Recording extends EventEmitter {
       const finished = join(dirname(this.target.path), basename(line.trim()));
       if (!line.trim() || this.finishedFiles.includes(finished)) return;
       this.finishedFiles.push(finished);
-      part.file = !part.ending && part.child.exitCode === null ? segmentName(this.target.path, this.segmentsStarted++, extension) : undefined;
-      void this.applyRetention();
+      if (!part.ending && part.child.exitCode === null) {
+        part.file = segmentName(this.target.path, this.segmentsStarted, extension);
+        this.segmentOrder.set(part.file, this.segmentsStarted++);
+      } else part.file = undefined;
+      void this.segmentFinished();
     });
     child.stdin!.on('error', () => undefined); // a recorder that died: its exit says why
-    input.pipe(child.stdin!);
     child.once('error', (error) => part.tail.push(`cannot run ffmpeg: ${error.message}`));
-    this.emit('changed');
+    return part;
+  }
+
+  /**
+   * Segments by size (and time): the decoder's NUT stream goes through a segmenter that
+   * finds the syncpoint before each video keyframe; where the segment has reached its
+   * size (or duration) the recorder gets the end of its input, and a new recorder gets
+   * the stream's header and the packets from that keyframe on, into the next file.
+   */
+  private feedSegments(input: Readable): void {
+    const segmenter = new NutSegmenter({ bytes: this.target.segmentBytes, seconds: this.target.segmentSeconds, frameRate: this.target.frameRate ?? 0 });
+    let part: Part;
+    let released = false;
+    let paused = false;
+    const resume = () => {
+      if (!paused) return;
+      paused = false;
+      if (!released) input.resume();
+    };
+    const write = (bytes: Buffer) => {
+      const stdin = part.child.stdin!;
+      if (bytes.length > 0 && !stdin.writableEnded && !stdin.destroyed) stdin.write(bytes);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const piece of segmenter.push(chunk)) {
+        if (piece !== CUT) {
+          write(piece);
+          continue;
+        }
+        const finished = part;
+        finished.ending = true;
+        finished.child.stdin!.end();
+        part = this.spawnPart(release);
+        this.emit('changed');
+      }
+      // Backpressure as pipe() has it: the decoder's pipe waits for the recorder that lags
+      // (until it drains, or exits).
+      const stdin = part.child.stdin!;
+      if (stdin.writableNeedDrain && !paused && !released) {
+        paused = true;
+        input.pause();
+        stdin.once('drain', resume);
+        void part.exited.then(resume);
+      }
+    };
+    const onEnd = () => {
+      if (released) return;
+      released = true;
+      input.off('data', onData);
+      write(segmenter.end());
+      part.child.stdin!.end();
+    };
+    const release = () => {
+      if (released) return;
+      released = true;
+      input.off('data', onData);
+      input.off('end', onEnd);
+      write(segmenter.end()); // the bytes held back: the end of the last packet
+      input.resume(); // whatever the decoder still writes is not this part's
+    };
+    part = this.spawnPart(release);
+    input.on('data', onData);
+    input.once('end', onEnd);
   }
 
   private endPart(part: Part): void {
     part.ending = true;
-    part.input.unpipe(part.child.stdin!);
-    part.input.resume(); // whatever the decoder still writes is not this part's
+    part.release();
     part.child.stdin!.end();
   }
 
@@ -178,12 +269,16 @@ export class Recording extends EventEmitter {
     // The file being written is finished now (a segment cut short by a kill or a full
     // disk too: the muxer named only those it closed itself).
     const written = file !== undefined && (await stat(file).then(() => true, () => false));
-    if (written && !this.finishedFiles.includes(file)) this.finishedFiles.push(file);
+    if (written && !this.finishedFiles.includes(file)) {
+      this.finishedFiles.push(file);
+      // Segments finish in the order they started, but their exits may be seen out of order.
+      this.finishedFiles.sort((a, b) => (this.segmentOrder.get(a) ?? 0) - (this.segmentOrder.get(b) ?? 0));
+    }
     this.runningParts.delete(part);
+    if (written && this.segmentOrder.has(file)) await this.segmentFinished();
     // A part ended because its decoder stopped may complain of a cut input; that loses nothing.
     if (code === 0 || part.ending || this.stateValue !== 'recording') return;
-    part.input.unpipe(part.child.stdin!);
-    part.input.resume();
+    part.release();
     const tail = part.tail.filter((line) => line.trim()).slice(-3).join(' | ');
     const how = signal ? `the recorder was killed by ${signal}` : `the recorder exited with code ${code}`;
     const full = /No space left on device/i.test(tail) ? 'the disk is full: ' : '';
@@ -209,13 +304,12 @@ export class Recording extends EventEmitter {
       this.stateValue = state;
       this.reasonValue = reason;
       this.stoppedAtUs = Date.now() * 1000;
-      const part = this.part;
-      if (part) {
-        this.endPart(part);
-        const timer = setTimeout(() => part.child.kill('SIGTERM'), 10_000);
-        await part.exited;
-        clearTimeout(timer);
-      }
+      if (this.part) this.endPart(this.part);
+      // The current part and any still finishing a file (a segment just cut, a part before a restart).
+      const parts = [...this.runningParts];
+      const timer = setTimeout(() => parts.forEach((part) => part.child.kill('SIGTERM')), 10_000);
+      await Promise.all(parts.map((part) => part.exited));
+      clearTimeout(timer);
       if (state === 'failed') log.warn(`recording ${this.id} failed: ${reason}`);
       await this.writeMetadata(await this.summary()).catch((error: unknown) => log.warn(`recording ${this.id}: cannot write ${this.metadataFile}: ${(error as Error).message}`));
       this.emit('finished');
@@ -249,6 +343,14 @@ export class Recording extends EventEmitter {
       durationSeconds: (end - this.startedAtUs) / 1e6,
       bytes: this.bytesOfDeleted + sizes.reduce((sum, size) => sum + size, 0),
     };
+  }
+
+  /** A segment is complete: retention, and the JSON file lists the files as they are now. */
+  private async segmentFinished(): Promise<void> {
+    await this.applyRetention();
+    if (this.stateValue === 'recording') {
+      await this.writeMetadata().catch((error: unknown) => log.warn(`recording ${this.id}: cannot write ${this.metadataFile}: ${(error as Error).message}`));
+    }
   }
 
   /** Deletes the oldest finished segments beyond the count and age limits (never the one being written). */
@@ -293,8 +395,16 @@ export class Recording extends EventEmitter {
     return { frames, durationSeconds, bytes, files: this.files().length };
   }
 
-  /** The JSON file beside the recording, replaced atomically. */
-  async writeMetadata(summary?: { frames: number; durationSeconds: number; bytes: number; files: number }): Promise<void> {
+  private metadataWrites: Promise<void> = Promise.resolve();
+
+  /** The JSON file beside the recording, replaced atomically; writes happen one after another, in call order. */
+  writeMetadata(summary?: { frames: number; durationSeconds: number; bytes: number; files: number }): Promise<void> {
+    const write = this.metadataWrites.then(() => this.writeMetadataNow(summary));
+    this.metadataWrites = write.catch(() => undefined);
+    return write;
+  }
+
+  private async writeMetadataNow(summary?: { frames: number; durationSeconds: number; bytes: number; files: number }): Promise<void> {
     const snapshot = await this.snapshot();
     const document = {
       format: 1,
@@ -350,7 +460,7 @@ export async function checkTarget(target: RecordingTarget, extension: string): P
     throw new MediaError('failed-precondition', `cannot write to ${folder}: it does not exist or is not writable`);
   }
   const taken = async (path: string) => access(path).then(() => true, () => false);
-  if (target.segmentSeconds > 0) {
+  if (target.segmentSeconds > 0 || target.segmentBytes > 0) {
     const prefix = `${basename(target.path)}-`;
     const existing = (await readdir(folder)).find((name) => name.startsWith(prefix) && name.endsWith(`.${extension}`));
     if (existing) throw new MediaError('already-exists', `${join(folder, existing)} exists: a recording never overwrites a file; choose another path`);

@@ -72,7 +72,7 @@ export interface RecordingPlan {
 
 export function planRecording(
   source: SourceCodecs,
-  request: { container: ContainerName; mode?: RecordingModeName; quality: QualityName; noAudio: boolean; segmentSeconds: number },
+  request: { container: ContainerName; mode?: RecordingModeName; quality: QualityName; noAudio: boolean; segmentSeconds: number; segmentBytes?: number },
 ): RecordingPlan {
   const { container } = request;
   const audio = request.noAudio ? undefined : source.audio;
@@ -93,8 +93,18 @@ export function planRecording(
     quality: request.quality,
     ...(source.video !== undefined ? { video: { codec: copyVideo ? source.video : encoder.videoCodec, copy: copyVideo } } : {}),
     ...(audio !== undefined ? { audio: { codec: copyAudio ? audio : encoder.audioCodec, copy: copyAudio } } : {}),
-    keyframeSeconds: request.segmentSeconds > 0 ? Math.min(2, request.segmentSeconds) : 2,
+    keyframeSeconds: keyframeInterval(request.segmentSeconds, request.segmentBytes ?? 0),
   };
+}
+
+/**
+ * Seconds between the keyframes an encoding recording makes: 2, or less where segments
+ * cut there. A segment by size ends at the first keyframe after it reached its size, so
+ * it exceeds the size by less than one interval's bytes: a second, when segment_bytes is set.
+ */
+function keyframeInterval(segmentSeconds: number, segmentBytes: number): number {
+  const interval = segmentBytes > 0 ? 1 : 2;
+  return segmentSeconds > 0 ? Math.min(interval, segmentSeconds) : interval;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 } from '../../proto/gen/sidestream/v1/recording';
 import { log } from '../log';
 import { Recording, type RecordingSnapshot, type RecordingSource, checkTarget } from './recorder';
+import { minimumSegmentBytes } from './nutSegmenter';
 import { type ContainerName, containerExtension, containerFromPath, planRecording, type QualityName, recordingBaseName, type RecordingModeName } from './recordingArgs';
 import type { StreamRegistry } from './registry';
 import { toServiceError } from './service';
@@ -90,11 +91,11 @@ async function prepareRecording(request: StartRecordingRequest, stream: MediaStr
   if (request.mode !== RecordingMode.RECORDING_MODE_UNSPECIFIED && !mode) throw new MediaError('invalid-argument', `unknown recording mode ${request.mode}; use COPY or ENCODE`);
   const quality = qualityFromProto.get(request.quality);
   if (!quality) throw new MediaError('invalid-argument', `unknown encode quality ${request.quality}; use FAST, BALANCED or SMALL`);
-  if (request.segmentBytes > 0) {
-    throw new MediaError('invalid-argument', 'segment_bytes is not supported by this sidecar yet: segment by duration with segment_seconds');
+  if (request.segmentBytes > 0 && request.segmentBytes < minimumSegmentBytes) {
+    throw new MediaError('invalid-argument', `segment_bytes must be at least ${minimumSegmentBytes} (64 KiB); got ${request.segmentBytes}`);
   }
-  if ((request.keepSegments || request.keepHours) && !request.segmentSeconds) {
-    throw new MediaError('invalid-argument', 'keep_segments and keep_hours apply to segments: set segment_seconds too');
+  if ((request.keepSegments || request.keepHours) && !request.segmentSeconds && !request.segmentBytes) {
+    throw new MediaError('invalid-argument', 'keep_segments and keep_hours apply to segments: set segment_seconds or segment_bytes too');
   }
   for (const key of Object.keys(request.metadata)) {
     if (!metadataKeyPattern.test(key)) throw new MediaError('invalid-argument', `metadata key "${key}" must be a letter then up to 63 letters, digits, "_", "." or "-"`);
@@ -105,14 +106,16 @@ async function prepareRecording(request: StartRecordingRequest, stream: MediaStr
   const audio = probe.streams.find((s) => s.type === 'audio');
   const plan = planRecording(
     { ...(video ? { video: video.codec } : {}), ...(audio ? { audio: audio.codec } : {}), frameRate: video?.frameRate ?? 0 },
-    { container, ...(mode ? { mode } : {}), quality, noAudio: request.noAudio, segmentSeconds: request.segmentSeconds },
+    { container, ...(mode ? { mode } : {}), quality, noAudio: request.noAudio, segmentSeconds: request.segmentSeconds, segmentBytes: request.segmentBytes },
   );
   const extension = containerExtension[container];
-  const segmented = request.segmentSeconds > 0;
+  const segmented = request.segmentSeconds > 0 || request.segmentBytes > 0;
   const base = request.folder ? join(request.folder, recordingBaseName(stream.config.name, new Date())) : request.path.replace(/\.[^./\\]+$/, '');
   const target = {
     path: segmented ? base : request.path || `${base}.${extension}`,
     segmentSeconds: request.segmentSeconds,
+    segmentBytes: request.segmentBytes,
+    frameRate: video?.frameRate ?? 0,
     keepSegments: request.keepSegments,
     keepHours: request.keepHours,
   };

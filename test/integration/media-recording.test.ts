@@ -1,14 +1,15 @@
 // Recording through the Recording service: real ffmpeg writing real files, read back
 // with ffprobe. Containers and modes, timestamps from zero with audio and video in
 // step, metadata in the file and beside it, segments with retention, files that are
-// never overwritten, and recordings cut short by a killed sidecar or a full disk.
+// never overwritten, segments by size (cut in Node at keyframes: every packet once), and
+// recordings cut short by a killed sidecar or a full disk.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fixtureDir } from './helpers/media';
-import { decodedFrames, probeFile, RecordingState, RecordingTestClient, Container, RecordingMode } from './helpers/recordings';
+import { decodedFrames, packetsOf, probeFile, RecordingState, RecordingTestClient, Container, RecordingMode } from './helpers/recordings';
 import { newToken, type RunningSidecar, sleep, startSidecar } from './helpers/sidecar';
 import { FrameFormat, StreamsTestClient, StreamState, waitForEvent } from './helpers/streams';
 
@@ -124,7 +125,8 @@ describe('recording', () => {
       [{ path: join(dir, 'x.avi') }, 3, /path must end in \.mp4, \.mkv or \.webm/],
       [{ path: join(dir, 'x.mp4'), container: Container.CONTAINER_WEBM }, 3, /container webm does not match the path's extension \.mp4/],
       [{ folder: join(dir, 'missing') }, 9, /cannot write to .*missing/],
-      [{ folder: dir, keepSegments: 3 }, 3, /set segment_seconds too/],
+      [{ folder: dir, keepSegments: 3 }, 3, /set segment_seconds or segment_bytes too/],
+      [{ folder: dir, segmentBytes: 65535 }, 3, /segment_bytes must be at least 65536 \(64 KiB\); got 65535/],
       [{ folder: dir, metadata: { 'bad key': 'x' } }, 3, /metadata key "bad key"/],
     ];
     for (const [request, code, message] of cases) {
@@ -185,6 +187,120 @@ describe('recording', () => {
     frames.cancel();
     watch.call.cancel();
     await streams.close('rec-preview');
+  });
+});
+
+describe('segments by size (segment_bytes)', () => {
+  const limit = 300 * 1024;
+
+  /** Segments by size: each but the last reaches the limit, and was cut at the first keyframe after it did. */
+  function checkSizes(files: string[], bytes: number): number[] {
+    const sizes = files.map((file) => statSync(file).size);
+    files.slice(0, -1).forEach((file, index) => {
+      assert.ok(sizes[index]! >= bytes, `${file}: ${sizes[index]} bytes, at least ${bytes}`);
+      const lastKeyframe = packetsOf(file).filter((p) => p.type === 'video' && p.key).at(-1)!;
+      // What comes before its last keyframe is below the limit (else the cut would have come there);
+      // the allowance is the container's overhead over the NUT bytes the limit is counted in.
+      assert.ok(lastKeyframe.pos < bytes * 1.02 + 4096, `${file}: its last keyframe at byte ${lastKeyframe.pos} comes after the limit ${bytes}: cut late`);
+    });
+    return sizes;
+  }
+
+  function checkPlayableFromZero(file: string, title: string) {
+    const probed = probeFile(file);
+    const video = probed.streams.find((s) => s.type === 'video')!;
+    assert.ok(Math.abs(video.startTime) <= 3 * frameSeconds, `${file} starts at zero; got ${video.startTime}`);
+    assert.equal(decodedFrames(file), video.packets, `${file}: every frame decodes, from its first`);
+    assert.equal(probed.tags.title, title, `${file} has the metadata`);
+    return video.packets;
+  }
+
+  test('encode: a 640x480 test pattern in MP4 segments of 300 KiB, cut at keyframes, every frame once, each playable from zero', async () => {
+    // The source ends by itself after 8 s; a recording restarts its decoder, so a recording of
+    // it always holds the same frames: what one file holds, the segments hold together.
+    const source = 'test:video?size=640x480&rate=30&duration=8';
+    await streams.open({ uri: source, id: 'bytes-whole' });
+    const whole = await recordings.start({ streamId: 'bytes-whole', folder: folder('bytes-whole') });
+    const wholeFile = (await waitForRecordingState(whole.id, RecordingState.RECORDING_STATE_STOPPED, 40_000)).files[0]!;
+    const expected = probeFile(wholeFile).streams[0]!.packets;
+    assert.ok(expected >= 230, `about 8 s at 30 fps in one file; got ${expected}`);
+    await streams.close('bytes-whole');
+
+    await streams.open({ uri: source, id: 'bytes-enc' });
+    const dir = folder('bytes-enc');
+    const started = await recordings.start({ streamId: 'bytes-enc', folder: dir, segmentBytes: limit, title: 'Sized', metadata: { run: 'b1' } });
+    const stopped = await waitForRecordingState(started.id, RecordingState.RECORDING_STATE_STOPPED, 40_000);
+    assert.equal(stopped.reason, 'end of source');
+    const files = stopped.files;
+    assert.ok(files.length >= 3, `several segments: ${files.join(', ')}`);
+    assert.deepEqual(readdirSync(dir).filter((name) => name.endsWith('.mp4')).sort().map((name) => join(dir, name)), files);
+    files.forEach((file, index) => assert.match(file, new RegExp(`-${String(index).padStart(5, '0')}\\.mp4$`)));
+    const sizes = checkSizes(files, limit);
+    let frames = 0;
+    for (const file of files) frames += checkPlayableFromZero(file, 'Sized');
+    assert.equal(frames, expected, `the frames one file holds, none lost or doubled between segments (sizes ${sizes.join(', ')})`);
+    const json = JSON.parse(readFileSync(stopped.metadataFile, 'utf8'));
+    assert.deepEqual(json.files, files);
+    assert.equal(json.summary.frames, expected);
+    assert.equal(json.summary.bytes, sizes.reduce((a, b) => a + b, 0));
+    assert.equal(Number(stopped.bytes), json.summary.bytes);
+    await streams.close('bytes-enc');
+  });
+
+  test('copy: a file\'s H264 (with B-frames) + AAC in MKV segments of 300 KiB: the source\'s packets, each once, in order', async () => {
+    const clip = join(fixtureDir(), 'rec-bytes-source.mp4');
+    const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=640x480:rate=30:duration=8', '-f', 'lavfi', '-i', 'sine=f=440:duration=8', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '30', '-bf', '2', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-y', clip]);
+    assert.equal(made.status, 0, made.stderr?.toString());
+    await streams.open({ uri: `file://${clip}?realtime=1`, id: 'bytes-copy' });
+    const path = join(folder('bytes-copy'), 'copy.mkv');
+    const started = await recordings.start({ streamId: 'bytes-copy', path, segmentBytes: limit, title: 'Copied' });
+    assert.deepEqual([started.mode, started.videoCodec, started.audioCodec], ['copy', 'h264', 'aac']);
+    const stopped = await waitForRecordingState(started.id, RecordingState.RECORDING_STATE_STOPPED, 30_000);
+    const files = stopped.files;
+    assert.ok(files.length >= 3, `several segments: ${files.join(', ')}`);
+    assert.match(files[0]!, /copy-00000\.mkv$/);
+    checkSizes(files, limit);
+    files.forEach((file) => checkPlayableFromZero(file, 'Copied'));
+    const source = packetsOf(clip);
+    const recorded = files.flatMap((file) => packetsOf(file));
+    for (const type of ['video', 'audio']) {
+      const want = source.filter((p) => p.type === type).map((p) => p.hash);
+      const got = recorded.filter((p) => p.type === type).map((p) => p.hash);
+      const first = want.indexOf(got[0]!);
+      assert.ok(first >= 0, `the first recorded ${type} packet is one of the source's`);
+      assert.deepEqual(got, want.slice(first), `${type}: every source packet from the first recorded one to the end, once each, in order (${got.length} of ${want.length})`);
+    }
+    await streams.close('bytes-copy');
+  });
+
+  test('keep_segments 2 with segment_bytes: the oldest segments are deleted, and the JSON beside them follows', async () => {
+    await streams.open({ uri: 'test:video?size=640x480&rate=30', id: 'bytes-keep' });
+    const dir = folder('bytes-keep');
+    const started = await recordings.start({ streamId: 'bytes-keep', folder: dir, segmentBytes: 100 * 1024, keepSegments: 2 });
+    await sleep(5000);
+    const during = JSON.parse(readFileSync(started.metadataFile, 'utf8'));
+    assert.ok(during.files.length >= 1 && during.files.length <= 2, `the JSON lists the kept segments while recording: ${during.files.join(', ')}`);
+    const stopped = await recordings.stop(started.id);
+    assert.equal(stopped.files.length, 2, stopped.files.join(', '));
+    const onDisk = readdirSync(dir).filter((name) => name.endsWith('.mp4')).sort();
+    assert.deepEqual(onDisk.map((name) => join(dir, name)), stopped.files);
+    assert.ok(Number(/-(\d{5})\.mp4$/.exec(onDisk[0]!)![1]) >= 2, `the first segments were deleted: ${onDisk.join(', ')}`);
+    assert.deepEqual(JSON.parse(readFileSync(stopped.metadataFile, 'utf8')).files, stopped.files);
+    for (const file of stopped.files) checkPlayableFromZero(file, probeFile(file).tags.title!);
+    await streams.close('bytes-keep');
+  });
+
+  test('segment_seconds with segment_bytes: whichever comes first (here the time)', async () => {
+    await streams.open({ uri: 'test:video?size=320x240&rate=30', id: 'bytes-time' });
+    const started = await recordings.start({ streamId: 'bytes-time', folder: folder('bytes-time'), segmentSeconds: 1, segmentBytes: 64 * 1024 * 1024 });
+    await sleep(3800);
+    const stopped = await recordings.stop(started.id);
+    assert.ok(stopped.files.length >= 3, stopped.files.join(', '));
+    for (const file of stopped.files.slice(0, -1)) {
+      const video = probeFile(file).streams.find((s) => s.type === 'video')!;
+      assert.ok(Math.abs(video.packets - 30) <= 1, `${file}: one second of frames; got ${video.packets}`);
+    }
+    await streams.close('bytes-time');
   });
 });
 

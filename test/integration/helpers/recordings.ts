@@ -73,3 +73,29 @@ export function decodedFrames(path: string): number {
   const run = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', path], { encoding: 'utf8' });
   return Number(run.stdout.trim() || 0);
 }
+
+export interface ProbedPacket {
+  type: string;
+  ptsTime: number;
+  key: boolean;
+  /** Byte offset of the packet's data in the file. */
+  pos: number;
+  size: number;
+  /** MD5 of the packet's data: a copied packet has the same one in the source and in the recording. */
+  hash: string;
+}
+
+/** Every packet of a file, in file order, with an MD5 of its data. */
+export function packetsOf(path: string): ProbedPacket[] {
+  const run = spawnSync('ffprobe', ['-v', 'error', '-show_data_hash', 'md5', '-show_entries', 'packet=codec_type,pts_time,flags,pos,size,data_hash', '-of', 'json', path], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (run.status !== 0) throw new Error(`ffprobe ${path}: ${run.stderr}`);
+  const parsed = JSON.parse(run.stdout) as { packets?: Array<{ codec_type: string; pts_time?: string; flags?: string; pos?: string; size?: string; data_hash?: string }> };
+  return (parsed.packets ?? []).map((p) => ({
+    type: p.codec_type,
+    ptsTime: Number(p.pts_time ?? NaN),
+    key: (p.flags ?? '').startsWith('K'),
+    pos: Number(p.pos ?? -1),
+    size: Number(p.size ?? 0),
+    hash: p.data_hash ?? '',
+  }));
+}
