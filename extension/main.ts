@@ -3,8 +3,12 @@ import type { SidestreamApi } from './api';
 import { registerCommands } from './commands';
 import { sidecarSettings } from './config';
 import { discoveryFilePath } from './discovery';
+import { OpenedStreams } from './openedStreams';
 import { SidecarManager } from './sidecarManager';
 import { SidecarStatusBar } from './statusBar';
+import { registerStreamCommands } from './streamCommands';
+import { StreamPanel, streamPanelViewType } from './streamPanel';
+import { StreamsView } from './streamsView';
 
 let manager: SidecarManager | undefined;
 
@@ -19,6 +23,8 @@ export function activate(context: vscode.ExtensionContext): SidestreamApi {
     discoveryPath,
   });
   const sidecar = manager;
+  const streams = new OpenedStreams(sidecar, context.globalState);
+  const streamsView = new StreamsView(streams);
 
   context.environmentVariableCollection.description = 'Lets programs in this terminal find the Sidestream sidecar';
   context.environmentVariableCollection.persistent = false;
@@ -29,6 +35,11 @@ export function activate(context: vscode.ExtensionContext): SidestreamApi {
     statusBar,
     sidecar,
     ...registerCommands(sidecar, channel),
+    streams,
+    streamsView,
+    vscode.window.registerTreeDataProvider('sidestream.streams', streamsView),
+    vscode.window.registerWebviewPanelSerializer(streamPanelViewType, StreamPanel.serializer(context, streams)),
+    ...registerStreamCommands(context, streams),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (sidecarSettings.some((key) => event.affectsConfiguration(key))) {
         channel.info('sidecar settings changed; restarting the sidecar');
@@ -48,6 +59,9 @@ export function activate(context: vscode.ExtensionContext): SidestreamApi {
     getInfo: async () => (await sidecar.client()).getInfo(),
     statusBarText: () => statusBar.text,
     discoveryFilePath: () => discoveryPath,
+    openedStreams: () => streams.list(),
+    panelStatistics: () => StreamPanel.active?.statistics() ?? [],
+    panelLayout: () => StreamPanel.active?.gridLayout,
   };
 }
 

@@ -1,7 +1,7 @@
 // One esbuild build for the three programs: the extension (cjs, `vscode` external),
 // the sidecar (node) and the webview (browser). `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -46,7 +46,17 @@ const builds = [
     target: 'es2022',
     format: 'esm',
   },
+  {
+    ...common,
+    entryPoints: { webview: 'webview/panel.css' },
+    outdir: 'dist',
+    sourcemap: false,
+  },
 ];
+
+// The activity bar icon of the Sidestream view container.
+mkdirSync(new URL('../dist/', import.meta.url), { recursive: true });
+copyFileSync(new URL('../extension/sidestream.svg', import.meta.url), new URL('../dist/sidestream.svg', import.meta.url));
 
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();

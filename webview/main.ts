@@ -1,4 +1,357 @@
-// The Sidestream panel's browser code. The panel itself (stream previews,
-// analytics, recording controls) is built in a later issue; this entry point
-// keeps the webview bundle part of the one build from the start.
-export {};
+// The stream panel in the webview: a grid of live tiles (JPEG frames decoded with
+// createImageBitmap and drawn in requestAnimationFrame), an overlay per tile, per-tile
+// controls, and analytics plots of the last 60 s. Every message in and out is checked
+// against webview/protocol.ts.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import { TimePlot } from './plot';
+import {
+  type BufferPolicyChoice,
+  type GridLayout,
+  gridLayouts,
+  type HostMessage,
+  layoutFor,
+  parseHostMessage,
+  parsePanelState,
+  type PanelState,
+  type RecordingInfo,
+  type TileInfo,
+  type TileStats,
+  type WebviewMessage,
+} from './protocol';
+
+interface VsCodeApi {
+  postMessage(message: WebviewMessage): void;
+  getState(): unknown;
+  setState(state: PanelState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const grid = document.getElementById('grid')!;
+const analytics = document.getElementById('analytics')!;
+const empty = document.getElementById('empty')!;
+const summary = document.getElementById('summary')!;
+const layoutSelect = document.getElementById('layout') as HTMLElement & { value: string };
+const showAnalytics = document.getElementById('show-analytics') as HTMLElement & { checked: boolean };
+
+let chosenLayout: GridLayout | 'auto' = parsePanelState(vscode.getState())?.layout ?? 'auto';
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text = ''): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+function button(label: string, aria: string, onClick: () => void): HTMLElement {
+  const node = document.createElement('vscode-button');
+  node.setAttribute('secondary', '');
+  node.setAttribute('aria-label', aria);
+  node.setAttribute('title', aria);
+  node.textContent = label;
+  node.addEventListener('click', onClick);
+  return node;
+}
+
+function select(aria: string, options: Array<[string, string]>, value: string, onChange: (value: string) => void): HTMLElement {
+  const node = document.createElement('vscode-single-select') as HTMLElement & { value: string };
+  node.setAttribute('aria-label', aria);
+  node.setAttribute('title', aria);
+  for (const [optionValue, label] of options) {
+    const option = document.createElement('vscode-option');
+    option.setAttribute('value', optionValue);
+    if (optionValue === value) option.setAttribute('selected', '');
+    option.textContent = label;
+    node.append(option);
+  }
+  node.addEventListener('change', () => onChange(node.value));
+  return node;
+}
+
+const formatRate = (bits: number) => (bits >= 1e6 ? `${(bits / 1e6).toFixed(1)} Mb/s` : `${Math.round(bits / 1e3)} kb/s`);
+
+class Tile {
+  readonly root = element('section', 'tile');
+  readonly canvas = element('canvas', 'picture');
+  private readonly context = this.canvas.getContext('2d')!;
+  private readonly badge = element('span', 'badge', 'starting');
+  private readonly overlay = element('div', 'overlay');
+  private readonly meters = element('div', 'meters');
+  private readonly recordButton: HTMLElement;
+  private readonly recordState = element('span', 'record-state');
+  private readonly pauseButton: HTMLElement;
+  private pending: { bitmap: ImageBitmap; sequence: number; capturedAtMs: number } | undefined;
+  private drawScheduled = false;
+  private paused = false;
+  private recording: RecordingInfo | undefined;
+  private recordTimer: number | undefined;
+  private policy: BufferPolicyChoice = 'latest_only';
+  private maxFps = 0;
+  readonly plot: TimePlot;
+  readonly plotRoot = element('figure', 'plot');
+  painted = 0;
+
+  constructor(readonly info: TileInfo) {
+    this.root.setAttribute('aria-label', info.name);
+    this.root.dataset.streamId = info.streamId;
+    const header = element('header', 'tile-header');
+    header.append(element('span', 'name', info.name), this.badge);
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-label', `Live preview of ${info.name}`);
+    const stage = element('div', 'stage');
+    stage.append(this.canvas, this.overlay, this.meters);
+    this.pauseButton = button('Pause', `Pause the preview of ${info.name}`, () => this.togglePause());
+    this.recordButton = button('Record', `Record ${info.name}`, () => this.toggleRecording());
+    const controls = element('div', 'controls');
+    controls.append(
+      this.pauseButton,
+      button('Snapshot', `Save a PNG snapshot of ${info.name}`, () => post({ type: 'action', streamId: info.streamId, action: 'snapshot' })),
+      this.recordButton,
+      this.recordState,
+      select('Buffering policy', [['latest_only', 'Latest only'], ['drop_oldest', 'Drop oldest'], ['adaptive', 'Adaptive']], this.policy, (value) => {
+        this.policy = value as BufferPolicyChoice;
+        this.sendOptions();
+      }),
+      select('Maximum frame rate', [['0', 'All fps'], ['30', '30 fps'], ['15', '15 fps'], ['5', '5 fps']], '0', (value) => {
+        this.maxFps = Number(value);
+        this.sendOptions();
+      }),
+      button('Close', `Close ${info.name}`, () => post({ type: 'action', streamId: info.streamId, action: 'close' })),
+    );
+    this.root.append(header, stage, controls);
+    const plotCanvas = element('canvas', 'plot-canvas');
+    plotCanvas.setAttribute('role', 'img');
+    plotCanvas.setAttribute('aria-label', `fps and latency of ${info.name} over the last 60 seconds`);
+    this.plotRoot.append(element('figcaption', '', `${info.name}: fps in, fps painted, latency p50/p95 (ms)`), plotCanvas);
+    this.plot = new TimePlot(plotCanvas, [
+      { label: 'fps in', colorVariable: '--vscode-charts-blue', unit: 'fps' },
+      { label: 'fps painted', colorVariable: '--vscode-charts-green', unit: 'fps' },
+      { label: 'latency p50', colorVariable: '--vscode-charts-yellow', unit: 'ms' },
+      { label: 'latency p95', colorVariable: '--vscode-charts-red', unit: 'ms' },
+    ]);
+  }
+
+  private sendOptions(): void {
+    post({ type: 'options', streamId: this.info.streamId, policy: this.policy, maxFps: this.maxFps });
+  }
+
+  private togglePause(): void {
+    this.paused = !this.paused;
+    this.pauseButton.textContent = this.paused ? 'Resume' : 'Pause';
+    this.pauseButton.setAttribute('aria-label', `${this.paused ? 'Resume' : 'Pause'} the preview of ${this.info.name}`);
+    post({ type: 'action', streamId: this.info.streamId, action: this.paused ? 'pause' : 'resume' });
+  }
+
+  private toggleRecording(): void {
+    post({ type: 'action', streamId: this.info.streamId, action: this.recording?.state === 'recording' ? 'stopRecording' : 'record' });
+  }
+
+  async frame(message: Extract<HostMessage, { type: 'frame' }>): Promise<void> {
+    let bitmap: ImageBitmap;
+    try {
+      bitmap = await createImageBitmap(new Blob([message.data as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
+    } catch (error) {
+      post({ type: 'painted', streamId: this.info.streamId, sequence: message.sequence, latencyMs: 0 });
+      post({ type: 'error', message: `frame ${message.sequence} of ${this.info.streamId} did not decode: ${(error as Error).message}` });
+      return;
+    }
+    if (this.pending) {
+      // A newer frame arrived before the last was drawn: the older one is not painted.
+      this.pending.bitmap.close();
+      post({ type: 'painted', streamId: this.info.streamId, sequence: this.pending.sequence, latencyMs: -1 });
+    }
+    this.pending = { bitmap, sequence: message.sequence, capturedAtMs: message.capturedAtMs };
+    if (!this.drawScheduled) {
+      this.drawScheduled = true;
+      requestAnimationFrame(() => this.draw());
+    }
+  }
+
+  private draw(): void {
+    this.drawScheduled = false;
+    const frame = this.pending;
+    if (!frame) return;
+    this.pending = undefined;
+    if (this.canvas.width !== frame.bitmap.width || this.canvas.height !== frame.bitmap.height) {
+      this.canvas.width = frame.bitmap.width;
+      this.canvas.height = frame.bitmap.height;
+    }
+    this.context.drawImage(frame.bitmap, 0, 0);
+    frame.bitmap.close();
+    this.painted++;
+    post({ type: 'painted', streamId: this.info.streamId, sequence: frame.sequence, latencyMs: Date.now() - frame.capturedAtMs });
+  }
+
+  stats(stats: TileStats): void {
+    this.badge.textContent = stats.state;
+    this.badge.dataset.state = stats.state;
+    this.root.dataset.state = stats.state;
+    this.badge.title = stats.reason || stats.state;
+    const lines = [
+      stats.width ? `${stats.width}×${stats.height}` : '',
+      `${stats.inputFps.toFixed(0)} fps in · ${stats.paintedFps.toFixed(0)} painted`,
+      `latency ${stats.latencyP50Ms.toFixed(0)} / ${stats.latencyP95Ms.toFixed(0)} ms`,
+      stats.bitRate ? formatRate(stats.bitRate) : '',
+      stats.drops ? `${stats.drops} dropped` : '',
+      stats.state === 'failed' || stats.state === 'reconnecting' ? stats.reason : '',
+    ].filter(Boolean);
+    this.overlay.textContent = lines.join('\n');
+    this.meters.replaceChildren(
+      ...stats.audioLevels.map((dbfs, channel) => {
+        const meter = element('meter', 'level');
+        meter.min = -60;
+        meter.max = 0;
+        meter.low = -18;
+        meter.high = -6;
+        meter.optimum = -30;
+        meter.value = Math.max(-60, dbfs);
+        meter.title = `channel ${channel + 1}: ${dbfs.toFixed(1)} dBFS`;
+        meter.setAttribute('aria-label', `audio level of channel ${channel + 1}`);
+        return meter;
+      }),
+    );
+    this.plot.push([stats.inputFps, stats.paintedFps, stats.latencyP50Ms, stats.latencyP95Ms]);
+  }
+
+  setRecording(recording: RecordingInfo): void {
+    this.recording = recording;
+    window.clearInterval(this.recordTimer);
+    this.recordState.replaceChildren();
+    if (recording.state === 'recording') {
+      this.recordButton.textContent = 'Stop';
+      this.recordButton.setAttribute('aria-label', `Stop recording ${this.info.name}`);
+      this.root.dataset.recording = 'true';
+      const tick = () => {
+        const seconds = Math.max(0, Math.round((Date.now() - recording.startedAtMs) / 1000));
+        this.recordState.textContent = `● ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+      };
+      tick();
+      this.recordTimer = window.setInterval(tick, 1000);
+      return;
+    }
+    this.recordButton.textContent = 'Record';
+    this.recordButton.setAttribute('aria-label', `Record ${this.info.name}`);
+    delete this.root.dataset.recording;
+    if (recording.file) {
+      const link = element('a', 'recording-link', recording.file.split(/[\\/]/).pop());
+      link.href = '#';
+      link.title = recording.file;
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        post({ type: 'openFile', path: recording.file });
+      });
+      this.recordState.append(recording.state === 'failed' ? `failed (${recording.reason}): ` : 'saved ', link);
+    }
+  }
+
+  async snapshot(requestId: number): Promise<void> {
+    const blob = await new Promise<Blob | null>((resolve) => this.canvas.toBlob(resolve, 'image/png'));
+    if (!blob) return;
+    post({ type: 'snapshotData', requestId, streamId: this.info.streamId, png: new Uint8Array(await blob.arrayBuffer()) });
+  }
+
+  dispose(): void {
+    window.clearInterval(this.recordTimer);
+    this.pending?.bitmap.close();
+    this.root.remove();
+    this.plotRoot.remove();
+  }
+}
+
+const tiles = new Map<string, Tile>();
+
+/** A short description of a message that did not match the protocol: its fields and their types. */
+function describe(data: unknown): string {
+  if (typeof data !== 'object' || data === null) return typeof data;
+  return Object.entries(data as Record<string, unknown>)
+    .map(([key, value]) => `${key}: ${value === null ? 'null' : typeof value === 'object' ? (value as object).constructor?.name ?? 'object' : typeof value}`)
+    .join(', ');
+}
+
+function post(message: WebviewMessage): void {
+  vscode.postMessage(message);
+}
+
+function currentLayout(): GridLayout {
+  return chosenLayout === 'auto' ? layoutFor(tiles.size) : chosenLayout;
+}
+
+function saveState(): void {
+  vscode.setState({ layout: currentLayout(), streamIds: [...tiles.keys()] });
+}
+
+function applyLayout(): void {
+  grid.dataset.layout = currentLayout();
+  empty.hidden = tiles.size > 0;
+  summary.textContent = `${tiles.size} stream${tiles.size === 1 ? '' : 's'} · ${currentLayout()}`;
+  post({ type: 'layout', layout: currentLayout() });
+  saveState();
+}
+
+const sizeObserver = new ResizeObserver((entries) => {
+  for (const entry of entries) {
+    const id = (entry.target as HTMLElement).dataset.streamId;
+    if (id) post({ type: 'tileSize', streamId: id, width: Math.round(entry.contentRect.width * (window.devicePixelRatio || 1)), height: Math.round(entry.contentRect.height) });
+  }
+});
+
+function setTiles(infos: TileInfo[]): void {
+  const wanted = new Set(infos.map((info) => info.streamId));
+  for (const [id, tile] of tiles) {
+    if (wanted.has(id)) continue;
+    sizeObserver.unobserve(tile.root);
+    tile.dispose();
+    tiles.delete(id);
+  }
+  for (const info of infos) {
+    if (tiles.has(info.streamId)) continue;
+    const tile = new Tile(info);
+    tiles.set(info.streamId, tile);
+    grid.append(tile.root);
+    analytics.append(tile.plotRoot);
+    sizeObserver.observe(tile.root);
+  }
+  applyLayout();
+}
+
+window.addEventListener('message', (event: MessageEvent) => {
+  const message = parseHostMessage(event.data);
+  if (!message) {
+    const described = `dropped a malformed message from the extension: ${describe(event.data)}`;
+    console.warn(`Sidestream panel: ${described}`);
+    post({ type: 'error', message: described });
+    return;
+  }
+  switch (message.type) {
+    case 'tiles':
+      setTiles(message.tiles);
+      return;
+    case 'frame':
+      void tiles.get(message.streamId)?.frame(message);
+      return;
+    case 'stats':
+      tiles.get(message.stats.streamId)?.stats(message.stats);
+      return;
+    case 'recording':
+      tiles.get(message.recording.streamId)?.setRecording(message.recording);
+      return;
+    case 'snapshot':
+      void tiles.get(message.streamId)?.snapshot(message.requestId);
+      return;
+  }
+});
+
+layoutSelect.value = chosenLayout;
+layoutSelect.addEventListener('change', () => {
+  const value = layoutSelect.value;
+  chosenLayout = value === 'auto' || (gridLayouts as readonly string[]).includes(value) ? (value as GridLayout | 'auto') : 'auto';
+  applyLayout();
+});
+showAnalytics.addEventListener('change', () => {
+  analytics.hidden = !showAnalytics.checked;
+});
+applyLayout();
+post({ type: 'ready' });

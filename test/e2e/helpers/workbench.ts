@@ -125,6 +125,8 @@ export async function runCommandFromPalette(page: Page, title: string, timeoutMs
   // Right after the workbench renders, extension contributions may not be registered
   // yet: the palette then finds nothing, so close it and ask again.
   for (;;) {
+    // Keys typed while a webview has the focus stay in the webview: give it back to the workbench.
+    await page.locator('.part.titlebar .window-title').first().click({ timeout: 2000 }).catch(() => undefined);
     await page.keyboard.press('F1');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     await input.fill(`>${title}`);

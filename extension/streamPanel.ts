@@ -1,0 +1,271 @@
+import * as vscode from 'vscode';
+import type { Frame } from '../proto/gen/sidestream/v1/streams';
+import { type GridLayout, type HostMessage, layoutFor, parsePanelState, parseWebviewMessage, type TileInfo, type WebviewMessage } from '../webview/protocol';
+import type { OpenedStreams } from './openedStreams';
+import { panelHtml } from './panelHtml';
+import { recordingFolder, snapshotFolder } from './folders';
+import { TileFeed } from './tileFeed';
+
+export const streamPanelViewType = 'sidestream.streamPanel';
+
+/**
+ * The stream panel: one webview with a tile per stream. It forwards each tile's JPEG
+ * frames (at most two in flight per tile), state and analytics, and carries out what
+ * the person does in it (record, snapshot, close, pause, options). When hidden it
+ * takes no frames; when VS Code reloads, the serializer brings it back with its streams.
+ */
+export class StreamPanel implements vscode.Disposable {
+  private static current: StreamPanel | undefined;
+  private readonly feeds = new Map<string, TileFeed>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private ready = false;
+  private layout: GridLayout | undefined;
+  private nextSnapshot = 1;
+  private readonly snapshots = new Map<number, (png: Uint8Array) => void>();
+
+  static show(context: vscode.ExtensionContext, streams: OpenedStreams, streamIds: string[] = []): StreamPanel {
+    if (StreamPanel.current) {
+      StreamPanel.current.panel.reveal();
+      for (const id of streamIds) StreamPanel.current.addStream(id);
+      return StreamPanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(streamPanelViewType, 'Sidestream Streams', vscode.ViewColumn.Active, StreamPanel.options(context));
+    return new StreamPanel(panel, context, streams, streamIds);
+  }
+
+  static get active(): StreamPanel | undefined {
+    return StreamPanel.current;
+  }
+
+  static options(context: vscode.ExtensionContext): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist')] };
+  }
+
+  static serializer(context: vscode.ExtensionContext, streams: OpenedStreams): vscode.WebviewPanelSerializer {
+    return {
+      async deserializeWebviewPanel(panel, state) {
+        panel.webview.options = StreamPanel.options(context);
+        const saved = parsePanelState(state);
+        // The streams of the last session: opened again if this window does not have them.
+        const ids: string[] = [];
+        for (const id of saved?.streamIds ?? []) if (streams.get(id)) ids.push(id);
+        const restored = new StreamPanel(panel, context, streams, ids);
+        if (saved) restored.layout = saved.layout;
+      },
+    };
+  }
+
+  private constructor(
+    private readonly panel: vscode.WebviewPanel,
+    private readonly context: vscode.ExtensionContext,
+    private readonly streams: OpenedStreams,
+    streamIds: string[],
+  ) {
+    StreamPanel.current = this;
+    panel.webview.html = panelHtml(panel.webview, context.extensionUri);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
+      panel.onDidChangeViewState(() => this.onVisibility()),
+      streams.onDidChange(() => this.syncWithStreams()),
+      streams.onDidReopen(() => void this.restartFeeds()),
+    );
+    const ids = streamIds.length > 0 ? streamIds : streams.list().map((s) => s.id);
+    for (const id of ids) this.addStream(id);
+  }
+
+  get streamIds(): string[] {
+    return [...this.feeds.keys()];
+  }
+
+  /** Adds a tile for an opened stream (nothing if it has one). */
+  addStream(streamId: string): void {
+    if (this.feeds.has(streamId) || !this.streams.get(streamId)) return;
+    void this.streams.media().then((media) => {
+      if (this.feeds.has(streamId) || !this.streams.get(streamId)) return;
+      const feed = new TileFeed(streamId, media, {
+        frame: (frame) => this.postFrame(streamId, frame),
+        stats: (stats) => this.post({ type: 'stats', stats }),
+      });
+      this.feeds.set(streamId, feed);
+      feed.setPaused(!this.panel.visible);
+      feed.start();
+      this.postTiles();
+    });
+  }
+
+  private postFrame(streamId: string, frame: Frame): void {
+    this.post({
+      type: 'frame',
+      streamId,
+      sequence: frame.sequence,
+      capturedAtMs: (frame.capturedAtUs || frame.decodedAtUs) / 1000,
+      width: frame.width,
+      height: frame.height,
+      // A plain Uint8Array of its own: VS Code sends typed arrays as binary, but a Node
+      // Buffer as JSON (an array of numbers).
+      data: new Uint8Array(frame.data),
+    });
+  }
+
+  private post(message: HostMessage): void {
+    if (!this.ready) return;
+    void this.panel.webview.postMessage(message);
+  }
+
+  private postTiles(): void {
+    const tiles: TileInfo[] = this.streamIds.flatMap((id) => {
+      const stream = this.streams.get(id);
+      return stream ? [{ streamId: id, name: stream.name, uri: stream.uri }] : [];
+    });
+    this.post({ type: 'tiles', tiles });
+    for (const id of this.streamIds) {
+      const recording = this.streams.recordingOf(id);
+      if (recording) this.post({ type: 'recording', recording: { streamId: id, state: 'recording', startedAtMs: recording.startedAtMs, file: recording.file, reason: '' } });
+    }
+  }
+
+  private syncWithStreams(): void {
+    for (const [id, feed] of this.feeds) {
+      if (this.streams.get(id)) continue;
+      feed.dispose();
+      this.feeds.delete(id);
+    }
+    this.postTiles();
+  }
+
+  private async restartFeeds(): Promise<void> {
+    const media = await this.streams.media();
+    for (const feed of this.feeds.values()) feed.start(media);
+  }
+
+  private onVisibility(): void {
+    // A hidden panel's page is discarded (retainContextWhenHidden is off): nothing can be
+    // posted to it until the new page says it is ready.
+    if (!this.panel.visible) this.ready = false;
+    for (const feed of this.feeds.values()) feed.setPaused(!this.panel.visible);
+  }
+
+  private onMessage(raw: unknown): void {
+    const message = parseWebviewMessage(raw);
+    if (!message) {
+      console.warn('Sidestream: dropped a malformed message from the stream panel', raw);
+      return;
+    }
+    void this.handle(message).catch((error: unknown) => void vscode.window.showErrorMessage(`Sidestream: ${(error as { details?: string; message?: string }).details ?? (error as Error).message}`));
+  }
+
+  private async handle(message: WebviewMessage): Promise<void> {
+    switch (message.type) {
+      case 'ready':
+        // A new page: frames posted to the old one will never be acknowledged.
+        this.ready = true;
+        for (const feed of this.feeds.values()) {
+          feed.resetFlow();
+          feed.setPaused(!this.panel.visible);
+        }
+        this.postTiles();
+        return;
+      case 'painted':
+        this.feeds.get(message.streamId)?.painted(message.sequence, message.latencyMs);
+        return;
+      case 'tileSize':
+        this.feeds.get(message.streamId)?.resize(message.width);
+        return;
+      case 'layout':
+        this.layout = message.layout;
+        return;
+      case 'options':
+        this.feeds.get(message.streamId)?.setOptions(message.policy, message.maxFps);
+        return;
+      case 'openFile':
+        await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(message.path));
+        return;
+      case 'snapshotData':
+        this.snapshots.get(message.requestId)?.(message.png);
+        this.snapshots.delete(message.requestId);
+        return;
+      case 'error':
+        console.warn(`Sidestream stream panel: ${message.message}`);
+        return;
+      case 'action':
+        return this.act(message.streamId, message.action);
+    }
+  }
+
+  private async act(streamId: string, action: Extract<WebviewMessage, { type: 'action' }>['action']): Promise<void> {
+    switch (action) {
+      case 'record':
+        await this.record(streamId);
+        return;
+      case 'stopRecording':
+        await this.stopRecording(streamId);
+        return;
+      case 'snapshot':
+        await this.snapshot(streamId);
+        return;
+      case 'close':
+        await this.streams.close(streamId);
+        return;
+      case 'pause':
+        this.feeds.get(streamId)?.setPaused(true);
+        return;
+      case 'resume':
+        this.feeds.get(streamId)?.setPaused(!this.panel.visible);
+        return;
+    }
+  }
+
+  async record(streamId: string): Promise<void> {
+    const recording = await this.streams.startRecording(streamId, await recordingFolder(this.context));
+    this.post({ type: 'recording', recording: { streamId, state: 'recording', startedAtMs: recording.startedAtMs, file: recording.file, reason: '' } });
+  }
+
+  async stopRecording(streamId: string): Promise<string | undefined> {
+    const stopped = await this.streams.stopRecording(streamId);
+    if (!stopped) return undefined;
+    this.post({ type: 'recording', recording: { streamId, state: stopped.reason && stopped.state === 3 ? 'failed' : 'stopped', startedAtMs: 0, file: stopped.file, reason: stopped.reason } });
+    return stopped.file;
+  }
+
+  /** Asks the webview for the tile's picture as PNG and writes it into the workspace. */
+  async snapshot(streamId: string): Promise<vscode.Uri> {
+    const requestId = this.nextSnapshot++;
+    const png = await new Promise<Uint8Array>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.snapshots.delete(requestId);
+        reject(new Error('the panel did not answer the snapshot request (is the tile showing a picture?)'));
+      }, 10_000);
+      this.snapshots.set(requestId, (data) => {
+        clearTimeout(timer);
+        resolve(data);
+      });
+      this.post({ type: 'snapshot', requestId, streamId });
+    });
+    const name = (this.streams.get(streamId)?.name ?? streamId).replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+/, '') || 'stream';
+    const folder = await snapshotFolder(this.context);
+    const uri = vscode.Uri.joinPath(folder, `${name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.png`);
+    await vscode.workspace.fs.writeFile(uri, png);
+    void vscode.window.showInformationMessage(`Snapshot saved: ${vscode.workspace.asRelativePath(uri)}`, 'Open').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('vscode.open', uri);
+    });
+    return uri;
+  }
+
+  /** For the extension-host tests and the preview benchmark: what the panel shows. */
+  statistics() {
+    return [...this.feeds.values()].map((feed) => feed.stats());
+  }
+
+  get gridLayout(): GridLayout {
+    return this.layout ?? layoutFor(this.feeds.size);
+  }
+
+  dispose(): void {
+    if (StreamPanel.current === this) StreamPanel.current = undefined;
+    for (const feed of this.feeds.values()) feed.dispose();
+    this.feeds.clear();
+    for (const disposable of this.disposables) disposable.dispose();
+    this.panel.dispose();
+  }
+}

@@ -1,0 +1,200 @@
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import { BufferPolicy, type Frame, FrameFormat, type StreamEvent, StreamState } from '../proto/gen/sidestream/v1/streams';
+import type { BufferPolicyChoice, TileState, TileStats } from '../webview/protocol';
+import { FramePump } from './framePump';
+import type { MediaClient } from './streams';
+
+const stateNames: Record<StreamState, TileState> = {
+  [StreamState.STREAM_STATE_UNSPECIFIED]: 'idle',
+  [StreamState.STREAM_STATE_IDLE]: 'idle',
+  [StreamState.STREAM_STATE_STARTING]: 'starting',
+  [StreamState.STREAM_STATE_LIVE]: 'live',
+  [StreamState.STREAM_STATE_STALLED]: 'stalled',
+  [StreamState.STREAM_STATE_RECONNECTING]: 'reconnecting',
+  [StreamState.STREAM_STATE_ENDED]: 'ended',
+  [StreamState.STREAM_STATE_FAILED]: 'failed',
+  [StreamState.UNRECOGNIZED]: 'idle',
+};
+
+const policyToProto: Record<BufferPolicyChoice, BufferPolicy> = {
+  latest_only: BufferPolicy.BUFFER_POLICY_LATEST_ONLY,
+  drop_oldest: BufferPolicy.BUFFER_POLICY_DROP_OLDEST,
+  adaptive: BufferPolicy.BUFFER_POLICY_ADAPTIVE,
+};
+
+export interface TileSink {
+  frame(frame: Frame): void;
+  stats(stats: TileStats): void;
+}
+
+const paintWindowMs = 5000;
+
+/** Nearest-rank percentile of unsorted values. */
+function percentile(values: number[], fraction: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))]!;
+}
+
+/**
+ * One tile's feed: a JPEG subscription sized to the tile, its frames paced by a
+ * FramePump (at most two in the webview at once, latest wins), the stream's state and
+ * analytics from WatchStream, and the capture → paint latency the webview reports.
+ */
+export class TileFeed {
+  private subscription: ClientReadableStream<Frame> | undefined;
+  private watchCall: ClientReadableStream<StreamEvent> | undefined;
+  private readonly pump: FramePump<Frame>;
+  private width = 640;
+  private policy: BufferPolicyChoice = 'latest_only';
+  private maxFps = 0;
+  private paused = false;
+  private paints: Array<{ atMs: number; latencyMs: number }> = [];
+  private state: TileState = 'starting';
+  private reason = '';
+  private lastEvent: StreamEvent | undefined;
+  private disposed = false;
+
+  constructor(
+    readonly streamId: string,
+    private media: MediaClient,
+    private readonly sink: TileSink,
+  ) {
+    this.pump = new FramePump<Frame>((frame) => this.sink.frame(frame));
+  }
+
+  /** Starts (or restarts, on another sidecar) the subscription and the watch. */
+  start(media: MediaClient = this.media): void {
+    this.media = media;
+    this.stopCalls();
+    if (this.disposed) return;
+    this.watchCall = media.watch(this.streamId, 1000);
+    this.watchCall.on('data', (event: StreamEvent) => this.onEvent(event));
+    this.watchCall.on('error', () => this.onLost('the sidecar went away'));
+    if (!this.paused) this.subscribe();
+  }
+
+  private subscribe(): void {
+    this.pump.reset();
+    const call = this.media.subscribe({
+      streamId: this.streamId,
+      format: FrameFormat.FRAME_FORMAT_JPEG,
+      width: this.width,
+      policy: policyToProto[this.policy],
+      maxFps: this.maxFps,
+      jpegQuality: 6,
+    });
+    this.subscription = call;
+    call.on('data', (frame: Frame) => this.pump.offer(frame));
+    call.on('error', (error: { code?: number; details?: string }) => {
+      if (this.subscription !== call || error.code === 1 /* CANCELLED */) return;
+      this.subscription = undefined;
+      if (error.code === 14 /* UNAVAILABLE */) this.onLost('the sidecar went away');
+      else this.setState('failed', error.details ?? String(error));
+    });
+  }
+
+  private onLost(reason: string): void {
+    if (this.disposed) return;
+    this.setState('reconnecting', reason);
+  }
+
+  /** The webview drew frame `sequence` (latency ≥ 0), or skipped it for a newer one (latency < 0). */
+  painted(sequence: number, latencyMs: number): void {
+    const now = Date.now();
+    if (latencyMs >= 0) this.paints.push({ atMs: now, latencyMs });
+    while (this.paints.length > 0 && this.paints[0]!.atMs < now - paintWindowMs) this.paints.shift();
+    this.pump.painted(sequence);
+  }
+
+  /** The tile's size in the webview: frames are scaled by ffmpeg to its width. */
+  resize(width: number): void {
+    const wanted = Math.max(160, Math.min(1920, Math.round(width / 32) * 32));
+    if (wanted === this.width) return;
+    this.width = wanted;
+    if (this.subscription) this.resubscribe();
+  }
+
+  setOptions(policy: BufferPolicyChoice, maxFps: number): void {
+    this.policy = policy;
+    this.maxFps = maxFps;
+    if (this.subscription) this.resubscribe();
+  }
+
+  /** The webview's page was replaced: frames in flight to the old one are forgotten. */
+  resetFlow(): void {
+    this.pump.reset();
+  }
+
+  /** A hidden panel or a paused tile gets no frames at all; its analytics go on. */
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (paused) this.cancelSubscription();
+    else if (!this.disposed) this.subscribe();
+  }
+
+  private resubscribe(): void {
+    this.cancelSubscription();
+    this.subscribe();
+  }
+
+  private cancelSubscription(): void {
+    const call = this.subscription;
+    this.subscription = undefined;
+    call?.cancel();
+    this.pump.reset();
+  }
+
+  private onEvent(event: StreamEvent): void {
+    this.lastEvent = event;
+    if (event.stream) this.setState(stateNames[event.stream.state] ?? 'idle', event.stream.reason);
+    else this.emitStats();
+  }
+
+  private setState(state: TileState, reason: string): void {
+    this.state = state;
+    this.reason = reason;
+    this.emitStats();
+  }
+
+  stats(): TileStats {
+    const now = Date.now();
+    const recent = this.paints.filter((paint) => paint.atMs >= now - 1000);
+    const latencies = this.paints.map((paint) => paint.latencyMs);
+    const analytics = this.lastEvent?.analytics;
+    const video = this.lastEvent?.stream?.source?.streams.find((s) => s.type === 'video');
+    return {
+      streamId: this.streamId,
+      state: this.state,
+      reason: this.reason,
+      width: video?.width ?? 0,
+      height: video?.height ?? 0,
+      inputFps: analytics?.inputFps ?? 0,
+      paintedFps: recent.length,
+      latencyP50Ms: percentile(latencies, 0.5),
+      latencyP95Ms: percentile(latencies, 0.95),
+      bitRate: analytics?.inputBitRate ?? 0,
+      drops: (analytics?.droppedByPolicy ?? 0) + (analytics?.droppedByDecoder ?? 0) + (analytics?.droppedByNetwork ?? 0) + this.pump.replaced,
+      audioLevels: analytics?.audio?.channels.map((channel) => channel.rmsDbfs) ?? [],
+    };
+  }
+
+  private emitStats(): void {
+    this.sink.stats(this.stats());
+  }
+
+  private stopCalls(): void {
+    this.cancelSubscription();
+    const watch = this.watchCall;
+    this.watchCall = undefined;
+    watch?.removeAllListeners('error');
+    watch?.on('error', () => undefined);
+    watch?.cancel();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.stopCalls();
+  }
+}
