@@ -1,0 +1,103 @@
+// webview/protocol.ts and the extension's frame flow control: every message between the
+// stream panel and the extension is checked on receipt; a tile never has more than two
+// frames in the webview, the newest waiting frame wins.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FramePump } from '../../extension/framePump';
+import { validateStreamUrl } from '../../extension/streamUrl';
+import { layoutFor, parseHostMessage, parsePanelState, parseWebviewMessage } from '../../webview/protocol';
+
+describe('messages from the webview', () => {
+  test('well-formed messages come through as they are', () => {
+    assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
+    assert.deepEqual(parseWebviewMessage({ type: 'painted', streamId: 's1', sequence: 7, latencyMs: 21.5 }), { type: 'painted', streamId: 's1', sequence: 7, latencyMs: 21.5 });
+    assert.deepEqual(parseWebviewMessage({ type: 'action', streamId: 'cam-1', action: 'record', extra: 'ignored' }), { type: 'action', streamId: 'cam-1', action: 'record' });
+    assert.deepEqual(parseWebviewMessage({ type: 'options', streamId: 's', policy: 'adaptive', maxFps: 15 }), { type: 'options', streamId: 's', policy: 'adaptive', maxFps: 15 });
+    const png = new Uint8Array([137, 80, 78, 71]);
+    assert.equal((parseWebviewMessage({ type: 'snapshotData', requestId: 3, streamId: 's', png }) as { png: Uint8Array }).png, png);
+  });
+
+  test('anything else is dropped: unknown types, wrong field types, out-of-range values, ids that are not ids', () => {
+    const bad: unknown[] = [
+      null, 'ready', [], { type: 'nope' },
+      { type: 'painted', streamId: 's', sequence: -1, latencyMs: 1 },
+      { type: 'painted', streamId: 's', sequence: 1.5, latencyMs: 1 },
+      { type: 'painted', streamId: 's', sequence: 1, latencyMs: Number.NaN },
+      { type: 'action', streamId: 's', action: 'rm -rf' },
+      { type: 'action', streamId: '../etc', action: 'close' },
+      { type: 'tileSize', streamId: 's', width: 1e9, height: 10 },
+      { type: 'layout', layout: '4x4' },
+      { type: 'options', streamId: 's', policy: 'wait', maxFps: 5 },
+      { type: 'openFile', path: '' },
+      { type: 'snapshotData', requestId: 1, streamId: 's', png: [1, 2, 3] },
+    ];
+    for (const message of bad) assert.equal(parseWebviewMessage(message), undefined, JSON.stringify(message));
+  });
+});
+
+describe('messages from the extension', () => {
+  test('frames need their bytes as a Uint8Array (a Buffer sent as JSON is not one)', () => {
+    const frame = { type: 'frame', streamId: 's', sequence: 1, capturedAtMs: 1.5, width: 640, height: 360 };
+    assert.ok(parseHostMessage({ ...frame, data: new Uint8Array(4) }));
+    assert.equal(parseHostMessage({ ...frame, data: { type: 'Buffer', data: [1, 2] } }), undefined);
+  });
+
+  test('tiles, stats and recordings are checked field by field', () => {
+    assert.deepEqual(parseHostMessage({ type: 'tiles', tiles: [{ streamId: 'a', name: 'A', uri: 'test:' }] }), { type: 'tiles', tiles: [{ streamId: 'a', name: 'A', uri: 'test:' }] });
+    assert.equal(parseHostMessage({ type: 'tiles', tiles: [{ streamId: 'a', name: 'A' }] }), undefined);
+    const stats = { streamId: 'a', state: 'live', reason: '', width: 1, height: 1, inputFps: 30, paintedFps: 29, latencyP50Ms: 20, latencyP95Ms: 40, bitRate: 1, drops: 0, audioLevels: [-20, -21] };
+    assert.ok(parseHostMessage({ type: 'stats', stats }));
+    assert.equal(parseHostMessage({ type: 'stats', stats: { ...stats, state: 'on fire' } }), undefined);
+    assert.equal(parseHostMessage({ type: 'stats', stats: { ...stats, audioLevels: ['-20'] } }), undefined);
+    assert.ok(parseHostMessage({ type: 'recording', recording: { streamId: 'a', state: 'stopped', startedAtMs: 0, file: '/r/a.mp4', reason: '' } }));
+    assert.equal(parseHostMessage({ type: 'recording', recording: { streamId: 'a', state: 'paused', startedAtMs: 0, file: '', reason: '' } }), undefined);
+  });
+
+  test('saved panel state and the grid for a number of tiles', () => {
+    assert.deepEqual(parsePanelState({ layout: '2x2', streamIds: ['a', 'b'] }), { layout: '2x2', streamIds: ['a', 'b'] });
+    assert.equal(parsePanelState({ layout: '2x2', streamIds: ['a b'] }), undefined);
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 9, 12].map(layoutFor), ['1', '1', '2x1', '2x2', '2x2', '3x3', '3x3', '3x3']);
+  });
+});
+
+describe('FramePump', () => {
+  test('two frames in flight at most; while full the newest frame waits and replaces older waiting ones', () => {
+    const posted: number[] = [];
+    const pump = new FramePump<{ sequence: number }>((frame) => posted.push(frame.sequence));
+    for (let sequence = 1; sequence <= 5; sequence++) pump.offer({ sequence });
+    assert.deepEqual(posted, [1, 2]);
+    assert.equal(pump.replaced, 2, 'frames 3 and 4 were replaced by 5');
+    assert.equal(pump.pendingCount, 3);
+    pump.painted(1);
+    assert.deepEqual(posted, [1, 2, 5]);
+    pump.painted(99); // not in flight: nothing changes
+    pump.offer({ sequence: 6 });
+    assert.deepEqual(posted, [1, 2, 5]);
+    pump.painted(2);
+    pump.painted(5);
+    assert.deepEqual(posted, [1, 2, 5, 6]);
+    pump.offer({ sequence: 7 });
+    assert.deepEqual(posted, [1, 2, 5, 6, 7]);
+  });
+
+  test('a slow webview never makes a queue: memory stays at three frames whatever arrives', () => {
+    const pump = new FramePump<{ sequence: number }>(() => undefined);
+    for (let sequence = 0; sequence < 10_000; sequence++) pump.offer({ sequence });
+    assert.equal(pump.pendingCount, 3);
+    assert.equal(pump.posted, 2);
+    pump.reset();
+    assert.equal(pump.pendingCount, 0);
+    pump.offer({ sequence: 10_001 });
+    assert.equal(pump.posted, 3, 'after a reset (a new page) frames flow again');
+  });
+});
+
+describe('URL input', () => {
+  test('network URLs are accepted; anything else says what to type', () => {
+    assert.equal(validateStreamUrl('rtsp://camera.local:554/stream'), undefined);
+    assert.equal(validateStreamUrl(' https://example.com/live.m3u8 '), undefined);
+    assert.match(validateStreamUrl('')!, /Type a URL/);
+    assert.match(validateStreamUrl('ftp://x/y')!, /Use rtsp:\/\//);
+    assert.match(validateStreamUrl('rtsp://')!, /valid URL|needs a host/);
+  });
+});
