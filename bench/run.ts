@@ -2,6 +2,7 @@
 // figures. Targets are reported next to the figures, never asserted.
 import { parseArgs } from 'node:util';
 import { mediaSuite } from './suites/media';
+import { previewSuite } from './suites/preview';
 import { recordingSuite } from './suites/recording';
 import { startupSuite } from './suites/startup';
 
@@ -11,7 +12,7 @@ export interface BenchSuite {
   run(): Promise<Record<string, unknown>>;
 }
 
-const suites: BenchSuite[] = [startupSuite, mediaSuite, recordingSuite];
+const suites: BenchSuite[] = [startupSuite, mediaSuite, recordingSuite, previewSuite];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

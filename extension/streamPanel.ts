@@ -38,7 +38,8 @@ export class StreamPanel implements vscode.Disposable {
   }
 
   static options(context: vscode.ExtensionContext): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist')] };
+    // The page is kept while hidden (its tiles, plots and state stay); it gets no frames then.
+    return { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist')] };
   }
 
   static serializer(context: vscode.ExtensionContext, streams: OpenedStreams): vscode.WebviewPanelSerializer {
@@ -46,9 +47,13 @@ export class StreamPanel implements vscode.Disposable {
       async deserializeWebviewPanel(panel, state) {
         panel.webview.options = StreamPanel.options(context);
         const saved = parsePanelState(state);
-        // The streams of the last session: opened again if this window does not have them.
+        // The streams the panel showed before the reload: opened again by their URIs when
+        // this window (a new extension host, a new sidecar) does not have them.
         const ids: string[] = [];
-        for (const id of saved?.streamIds ?? []) if (streams.get(id)) ids.push(id);
+        for (const tile of saved?.tiles ?? []) {
+          const stream = streams.get(tile.streamId) ?? (await streams.open(tile.uri, tile.name).catch(() => undefined));
+          if (stream) ids.push(stream.id);
+        }
         const restored = new StreamPanel(panel, context, streams, ids);
         if (saved) restored.layout = saved.layout;
       },
@@ -140,9 +145,6 @@ export class StreamPanel implements vscode.Disposable {
   }
 
   private onVisibility(): void {
-    // A hidden panel's page is discarded (retainContextWhenHidden is off): nothing can be
-    // posted to it until the new page says it is ready.
-    if (!this.panel.visible) this.ready = false;
     for (const feed of this.feeds.values()) feed.setPaused(!this.panel.visible);
   }
 

@@ -24,19 +24,31 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** The demo workspace: what to try first, in the folder VS Code opens. */
+/** The demo workspace: what to try first, in the folder VS Code opens, with a demo clip made by ffmpeg. */
 function writeDemoWorkspace(folder: string): void {
   mkdirSync(join(folder, '.vscode'), { recursive: true });
+  mkdirSync(join(folder, 'media'), { recursive: true });
+  const clip = join(folder, 'media', 'demo-720p-h264.mp4');
+  if (!existsSync(clip)) {
+    // Ten seconds of a moving pattern with a tone, H264 + AAC: something real to open as a file.
+    const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=10', '-f', 'lavfi', '-i', 'sine=f=440:duration=10', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', '-y', clip], { stdio: 'inherit' });
+    if (made.status !== 0) console.warn('could not make the demo clip (is ffmpeg installed?); the test pattern still works');
+  }
   const readme = `# Sidestream demo workspace
 
 This folder is opened by \`npm start\`. Things to try:
 
-- Command palette (F1) → **Sidestream: Show Sidecar Info**: the extension starts its sidecar and shows its
-  version, pid, address and the ffmpeg in use; the status bar (bottom left) then shows **Sidestream: ready**.
-- Command palette → **Sidestream: Restart Sidecar**.
+- Command palette (F1) → **Sidestream: Open Stream…** → **Test Pattern**: a live 720p30 pattern with a tone
+  opens in the **Sidestream Streams** panel, with its frame rate, capture-to-paint latency and audio level.
+  Open a few more for a 2×2 grid; **Record** on a tile writes an MP4 into \`recordings/\` (the link opens it).
+- **Sidestream: Open Stream…** → **File…** → \`media/demo-720p-h264.mp4\`: a real H264 + AAC file, played in a loop.
+- The **Sidestream** view in the activity bar lists the open streams, with inline record and close.
+- Command palette → **Sidestream: Show Sidecar Info**: the sidecar's version, pid, address and ffmpeg;
+  the status bar (bottom left) shows **Sidestream: ready**. **Sidestream: Restart Sidecar** restarts it
+  (open streams come back on their own).
 - The **Sidestream** output channel has the sidecar's log.
-- A terminal opened here has \`SIDESTREAM_DISCOVERY_FILE\` set: other programs find the sidecar through it
-  (see the repository README, "Talking to the sidecar from another language").
+- A terminal opened here has \`SIDESTREAM_DISCOVERY_FILE\` set: your own Python, Rust or Go program finds the
+  same sidecar through it (see the repository README, "Talking to the sidecar from another language").
 `;
   writeFileSync(join(folder, 'README.md'), readme);
   if (!existsSync(join(folder, '.vscode', 'settings.json'))) {

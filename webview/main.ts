@@ -93,6 +93,9 @@ class Tile {
   readonly plot: TimePlot;
   readonly plotRoot = element('figure', 'plot');
   painted = 0;
+  lastSequence = -1;
+  /** Capture → paint of the last frames painted, for diagnostics (bounded). */
+  readonly latencies: number[] = [];
 
   constructor(readonly info: TileInfo) {
     this.root.setAttribute('aria-label', info.name);
@@ -182,7 +185,11 @@ class Tile {
     this.context.drawImage(frame.bitmap, 0, 0);
     frame.bitmap.close();
     this.painted++;
-    post({ type: 'painted', streamId: this.info.streamId, sequence: frame.sequence, latencyMs: Date.now() - frame.capturedAtMs });
+    this.lastSequence = frame.sequence;
+    const latencyMs = Date.now() - frame.capturedAtMs;
+    this.latencies.push(latencyMs);
+    if (this.latencies.length > 8192) this.latencies.splice(0, 4096);
+    post({ type: 'painted', streamId: this.info.streamId, sequence: frame.sequence, latencyMs });
   }
 
   stats(stats: TileStats): void {
@@ -280,7 +287,7 @@ function currentLayout(): GridLayout {
 }
 
 function saveState(): void {
-  vscode.setState({ layout: currentLayout(), streamIds: [...tiles.keys()] });
+  vscode.setState({ layout: currentLayout(), tiles: [...tiles.values()].map((tile) => tile.info) });
 }
 
 function applyLayout(): void {
@@ -353,5 +360,9 @@ layoutSelect.addEventListener('change', () => {
 showAnalytics.addEventListener('change', () => {
   analytics.hidden = !showAnalytics.checked;
 });
+/** What the panel painted, per tile: for the preview benchmark and for anyone debugging in the webview's devtools. */
+(globalThis as { sidestreamPanelDiagnostics?: unknown }).sidestreamPanelDiagnostics = () =>
+  [...tiles.values()].map((tile) => ({ streamId: tile.info.streamId, painted: tile.painted, lastSequence: tile.lastSequence, latencies: [...tile.latencies] }));
+
 applyLayout();
 post({ type: 'ready' });

@@ -166,15 +166,16 @@ export function parseHostMessage(message: unknown): HostMessage | undefined {
   }
 }
 
-/** What the webview keeps with setState: restored after a reload. */
+/** What the webview keeps with setState: restored after a reload (its streams opened again by URI). */
 export interface PanelState {
   layout: GridLayout;
-  streamIds: string[];
+  tiles: TileInfo[];
 }
 
 export function parsePanelState(value: unknown): PanelState | undefined {
-  if (!isObject(value) || !oneOf(value.layout, gridLayouts) || !Array.isArray(value.streamIds) || !value.streamIds.every(isStreamId)) return undefined;
-  return { layout: value.layout, streamIds: value.streamIds as string[] };
+  if (!isObject(value) || !oneOf(value.layout, gridLayouts) || !Array.isArray(value.tiles)) return undefined;
+  const tiles = value.tiles.map(parseTile);
+  return tiles.every((tile): tile is TileInfo => tile !== undefined) ? { layout: value.layout, tiles } : undefined;
 }
 
 /** The smallest grid that shows `count` tiles. */

@@ -30,12 +30,14 @@ export function lavfiSource(spec: Extract<SourceSpec, { kind: 'test' }>): string
     // 10 ms blocks: audio captured in small steps, as a microphone delivers it. Stereo is
     // the same sine at full level on both channels (an upmix would lower it by 3 dB).
     const block = Math.round(sampleRate / 100);
-    // Alone, the tone is paced by arealtime and stamped when released. Beside a picture, the
+    // Alone, the tone is paced by arealtime. Beside a picture, the
     // picture's realtime paces the whole graph (lavfi reads the output that is behind, and
     // two realtime filters in one graph hold each other up: 3 s took 5 s), so the tone is
     // stamped by its sample count from the moment its first block is taken, which is when
     // the first picture is (stamping from the graph's start put audio 45 ms ahead).
-    const clock = spec.video ? `asettb=AVTB,asetpts=if(eq(N\\,0)\\,RTCTIME\\,PREV_OUTPTS+${block}/SR/TB)` : 'arealtime,asettb=AVTB,asetpts=RTCTIME';
+    // Either way each block after the first is stamped one block after it: a steady clock,
+    // as a sound card's, whatever the scheduling jitter of the moment it is released.
+    const clock = `${spec.video ? '' : 'arealtime,'}asettb=AVTB,asetpts=if(eq(N\\,0)\\,RTCTIME\\,PREV_OUTPTS+${block}/SR/TB)`;
     chains.push(`sine=f=${frequency}:r=${sampleRate}:samples_per_frame=${block}${duration},${channels === 1 ? 'aformat=channel_layouts=mono' : 'pan=stereo|c0=c0|c1=c0'},${clock}`);
   }
   return chains.length === 1 ? chains[0]! : chains.map((chain, i) => `${chain}[out${i}]`).join(';');

@@ -134,8 +134,11 @@ describe('audio', () => {
     const video = client.collect({ streamId: 'av', format: FrameFormat.FRAME_FORMAT_GRAY }, 45);
     const audio = client.collectAudio({ streamId: 'av', sampleRate: 48000, channels: 2 }, 75);
     await waitForEvent(watch.events, (e) => e.stream?.subscribers === 2 && e.stream.state === StreamState.STREAM_STATE_LIVE, 10_000, 'both subscribers live');
-    await sleep(300);
-    assert.equal(childrenOf(sidecar.pid).filter((p) => p.comm === 'ffmpeg').length, 1, 'one ffmpeg decodes both');
+    // The decoder restarts once to add the audio output; then one ffmpeg decodes both.
+    const ffmpegCount = () => childrenOf(sidecar.pid).filter((p) => p.comm === 'ffmpeg').length;
+    const deadline = Date.now() + 5000;
+    while (ffmpegCount() !== 1 && Date.now() < deadline) await sleep(100);
+    assert.equal(ffmpegCount(), 1, 'one ffmpeg decodes both');
     const [v, a] = await Promise.all([video.done, audio.done]);
     assert.equal(v.error, undefined);
     assert.equal(a.error, undefined);

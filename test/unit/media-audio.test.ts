@@ -80,7 +80,7 @@ describe('PCM outputs of the decode command', () => {
   });
 
   test('a tone alone is paced by arealtime; beside a picture it is stamped by its sample count', () => {
-    assert.match(lavfiSource(tone as Extract<SourceSpec, { kind: 'test' }>), /^sine=f=440:r=44100:samples_per_frame=441,pan=stereo\|c0=c0\|c1=c0,arealtime,asettb=AVTB,asetpts=RTCTIME$/);
+    assert.match(lavfiSource(tone as Extract<SourceSpec, { kind: 'test' }>), /^sine=f=440:r=44100:samples_per_frame=441,pan=stereo\|c0=c0\|c1=c0,arealtime,asettb=AVTB,asetpts=if\(eq\(N\\,0\)\\,RTCTIME\\,PREV_OUTPTS\+441\/SR\/TB\)$/);
     const av = lavfiSource(parseSourceUri('test:video?tone=440&channels=1', 'linux') as Extract<SourceSpec, { kind: 'test' }>);
     assert.match(av, /,realtime,settb=AVTB,setpts=RTCTIME\[out0\];sine=f=440:r=48000:samples_per_frame=480,aformat=channel_layouts=mono,asettb=AVTB,asetpts=if\(eq\(N\\,0\)\\,RTCTIME\\,PREV_OUTPTS\+480\/SR\/TB\)\[out1\]$/);
   });

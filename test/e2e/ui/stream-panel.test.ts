@@ -124,10 +124,9 @@ describe('stream panel', () => {
     const background = () => frame.locator('body').evaluate((body) => getComputedStyle(body).backgroundColor);
     // Back to the panel (the recording opened in a tab beside it).
     await runCommandFromPalette(page, 'Sidestream: Show Stream Panel');
-    // Its page is rebuilt when the panel is shown again: wait for the new webview.
     await page.locator('iframe.webview.ready[src*="extensionId=sidestream.sidestream"]').waitFor({ state: 'visible', timeout: 30_000 });
     await frame.locator('.tile').first().waitFor({ timeout: 30_000 });
-    // The page was rebuilt when the panel came back: its tiles paint again.
+    // Hidden, the panel got no frames; shown again, its tiles paint again.
     await waitForBadges(frame, 4, 'live', 30_000);
     const shown = await sampleCanvas(frame, 0);
     await page.waitForTimeout(700);
@@ -160,5 +159,18 @@ describe('stream panel', () => {
     const before = await sampleCanvas(frame, 0);
     await page.waitForTimeout(700);
     assert.notEqual((await sampleCanvas(frame, 0)).fingerprint, before.fingerprint, 'frames flow again');
+  });
+
+  test('after the window reloads, the panel comes back with its streams live', async () => {
+    const { page } = session;
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    const frame = panelFrame(page);
+    await page.locator('iframe.webview.ready[src*="extensionId=sidestream.sidestream"]').waitFor({ state: 'visible', timeout: 60_000 });
+    await waitForBadges(frame, 4, 'live', 90_000);
+    const before = await sampleCanvas(frame, 3);
+    await page.waitForTimeout(700);
+    assert.notEqual((await sampleCanvas(frame, 3)).fingerprint, before.fingerprint, 'the restored tiles paint');
+    await page.screenshot({ path: screenshotPath('stream-panel-restored') });
   });
 });
