@@ -107,9 +107,9 @@ export class StreamPanel implements vscode.Disposable {
       capturedAtMs: (frame.capturedAtUs || frame.decodedAtUs) / 1000,
       width: frame.width,
       height: frame.height,
-      // A plain Uint8Array of its own: VS Code sends typed arrays as binary, but a Node
-      // Buffer as JSON (an array of numbers).
-      data: new Uint8Array(frame.data),
+      // A plain Uint8Array view of the same bytes: VS Code sends typed arrays as binary,
+      // but a Node Buffer as JSON (an array of numbers).
+      data: new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength),
     });
   }
 

@@ -82,7 +82,7 @@ export class TileFeed {
       width: this.width,
       policy: policyToProto[this.policy],
       maxFps: this.maxFps,
-      jpegQuality: 6,
+      jpegQuality: 8,
     });
     this.subscription = call;
     call.on('data', (frame: Frame) => this.pump.offer(frame));
