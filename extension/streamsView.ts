@@ -2,16 +2,7 @@ import type { ClientReadableStream } from '@grpc/grpc-js';
 import * as vscode from 'vscode';
 import { type StreamInfo, type StreamList, StreamState } from '../proto/gen/sidestream/v1/streams';
 import type { OpenedStreams } from './openedStreams';
-
-const stateLabel: Partial<Record<StreamState, string>> = {
-  [StreamState.STREAM_STATE_IDLE]: 'idle',
-  [StreamState.STREAM_STATE_STARTING]: 'starting',
-  [StreamState.STREAM_STATE_LIVE]: 'live',
-  [StreamState.STREAM_STATE_STALLED]: 'stalled',
-  [StreamState.STREAM_STATE_RECONNECTING]: 'reconnecting',
-  [StreamState.STREAM_STATE_ENDED]: 'ended',
-  [StreamState.STREAM_STATE_FAILED]: 'failed',
-};
+import { tileState } from './tileFeed';
 
 function stateIcon(state: StreamState): vscode.ThemeIcon {
   switch (state) {
@@ -84,7 +75,7 @@ export class StreamsView implements vscode.TreeDataProvider<StreamInfo>, vscode.
     const item = new vscode.TreeItem(info.name, vscode.TreeItemCollapsibleState.None);
     const video = info.source?.streams.find((s) => s.type === 'video');
     const recording = this.streams.recordingOf(info.id);
-    const parts = [stateLabel[info.state] ?? 'unknown'];
+    const parts: string[] = [tileState(info.state)];
     if (video?.width) parts.push(`${video.width}×${video.height}`);
     if (video?.frameRate) parts.push(`${Math.round(video.frameRate * 10) / 10} fps`);
     if (recording) parts.push('● recording');

@@ -4,6 +4,7 @@ import type { BufferPolicyChoice, TileState, TileStats } from '../webview/protoc
 import { FramePump } from './framePump';
 import type { MediaClient } from './streams';
 
+/** A stream's state as the panel and the Streams view name it. */
 const stateNames: Record<StreamState, TileState> = {
   [StreamState.STREAM_STATE_UNSPECIFIED]: 'idle',
   [StreamState.STREAM_STATE_IDLE]: 'idle',
@@ -15,6 +16,8 @@ const stateNames: Record<StreamState, TileState> = {
   [StreamState.STREAM_STATE_FAILED]: 'failed',
   [StreamState.UNRECOGNIZED]: 'idle',
 };
+
+export const tileState = (state: StreamState): TileState => stateNames[state] ?? 'idle';
 
 const policyToProto: Record<BufferPolicyChoice, BufferPolicy> = {
   latest_only: BufferPolicy.BUFFER_POLICY_LATEST_ONLY,
@@ -148,7 +151,7 @@ export class TileFeed {
 
   private onEvent(event: StreamEvent): void {
     this.lastEvent = event;
-    if (event.stream) this.setState(stateNames[event.stream.state] ?? 'idle', event.stream.reason);
+    if (event.stream) this.setState(tileState(event.stream.state), event.stream.reason);
     else this.emitStats();
   }
 
