@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Frame } from '../proto/gen/sidestream/v1/streams';
-import { type GridLayout, type HostMessage, layoutFor, parsePanelState, parseWebviewMessage, type TileInfo, type WebviewMessage } from '../webview/protocol';
+import { type GridLayout, type HostMessage, layoutFor, type PanelFrame, parsePanelState, parseWebviewMessage, type TileInfo, type WebviewMessage } from '../webview/protocol';
 import type { OpenedStreams } from './openedStreams';
 import { panelHtml } from './panelHtml';
 import { recordingFolder, snapshotFolder } from './folders';
@@ -22,6 +22,8 @@ export class StreamPanel implements vscode.Disposable {
   private layout: GridLayout | undefined;
   private nextSnapshot = 1;
   private readonly snapshots = new Map<number, (png: Uint8Array) => void>();
+  /** Frames of any tiles waiting for this turn of the event loop to end: posted as one message. */
+  private outgoing: PanelFrame[] = [];
 
   static show(context: vscode.ExtensionContext, streams: OpenedStreams, streamIds: string[] = []): StreamPanel {
     if (StreamPanel.current) {
@@ -100,8 +102,16 @@ export class StreamPanel implements vscode.Disposable {
   }
 
   private postFrame(streamId: string, frame: Frame): void {
-    this.post({
-      type: 'frame',
+    if (this.outgoing.length === 0) {
+      // Tiles' frames that arrive in the same turn of the event loop travel together: each
+      // message to the webview costs the extension host more than its bytes do.
+      setImmediate(() => {
+        const frames = this.outgoing;
+        this.outgoing = [];
+        this.post({ type: 'frames', frames });
+      });
+    }
+    this.outgoing.push({
       streamId,
       sequence: frame.sequence,
       capturedAtMs: (frame.capturedAtUs || frame.decodedAtUs) / 1000,
@@ -169,7 +179,7 @@ export class StreamPanel implements vscode.Disposable {
         this.postTiles();
         return;
       case 'painted':
-        this.feeds.get(message.streamId)?.painted(message.sequence, message.latencyMs);
+        for (const painted of message.frames) this.feeds.get(painted.streamId)?.painted(painted.sequence, painted.latencyMs);
         return;
       case 'tileSize':
         this.feeds.get(message.streamId)?.resize(message.width);
@@ -178,7 +188,7 @@ export class StreamPanel implements vscode.Disposable {
         this.layout = message.layout;
         return;
       case 'options':
-        this.feeds.get(message.streamId)?.setOptions(message.policy, message.maxFps);
+        this.feeds.get(message.streamId)?.setOptions(message.policy, message.maxFps, message.width);
         return;
       case 'openFile':
         await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(message.path));

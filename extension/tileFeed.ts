@@ -49,6 +49,9 @@ export class TileFeed {
   private watchCall: ClientReadableStream<StreamEvent> | undefined;
   private readonly pump: FramePump<Frame>;
   private width = 640;
+  private tileWidth = 640;
+  /** A width the person chose for this tile's frames; 0 follows the tile. */
+  private chosenWidth = 0;
   private policy: BufferPolicyChoice = 'latest_only';
   private maxFps = 0;
   private paused = false;
@@ -110,18 +113,27 @@ export class TileFeed {
     this.pump.painted(sequence);
   }
 
-  /** The tile's size in the webview: frames are scaled by ffmpeg to its width. */
+  /** The tile's size in the webview: frames are scaled by ffmpeg to its width (unless a width was chosen). */
   resize(width: number): void {
-    const wanted = Math.max(160, Math.min(1920, Math.round(width / 32) * 32));
-    if (wanted === this.width) return;
-    this.width = wanted;
-    if (this.subscription) this.resubscribe();
+    this.tileWidth = Math.max(160, Math.min(1920, Math.round(width / 32) * 32));
+    this.applyWidth();
   }
 
-  setOptions(policy: BufferPolicyChoice, maxFps: number): void {
+  setOptions(policy: BufferPolicyChoice, maxFps: number, width: number): void {
+    const changed = policy !== this.policy || maxFps !== this.maxFps;
     this.policy = policy;
     this.maxFps = maxFps;
+    this.chosenWidth = width;
+    if (!this.applyWidth() && changed && this.subscription) this.resubscribe();
+  }
+
+  /** Subscribes again when the width frames should have changed; says whether it did. */
+  private applyWidth(): boolean {
+    const wanted = this.chosenWidth || this.tileWidth;
+    if (wanted === this.width) return false;
+    this.width = wanted;
     if (this.subscription) this.resubscribe();
+    return true;
   }
 
   /** The webview's page was replaced: frames in flight to the old one are forgotten. */

@@ -11,10 +11,11 @@ import {
   type BufferPolicyChoice,
   type GridLayout,
   gridLayouts,
-  type HostMessage,
   layoutFor,
   parseHostMessage,
   parsePanelState,
+  type PaintedFrame,
+  type PanelFrame,
   type PanelState,
   type RecordingInfo,
   type TileInfo,
@@ -90,6 +91,8 @@ class Tile {
   private recordTimer: number | undefined;
   private policy: BufferPolicyChoice = 'latest_only';
   private maxFps = 0;
+  /** Preview width asked for; 0 fits the tile. */
+  private width = 0;
   readonly plot: TimePlot;
   readonly plotRoot = element('figure', 'plot');
   painted = 0;
@@ -122,6 +125,10 @@ class Tile {
         this.maxFps = Number(value);
         this.sendOptions();
       }),
+      select('Preview size', [['0', 'Fit tile'], ['320', '320 wide'], ['640', '640 wide'], ['1280', '1280 wide']], '0', (value) => {
+        this.width = Number(value);
+        this.sendOptions();
+      }),
       button('Close', `Close ${info.name}`, () => post({ type: 'action', streamId: info.streamId, action: 'close' })),
     );
     this.root.append(header, stage, controls);
@@ -138,7 +145,7 @@ class Tile {
   }
 
   private sendOptions(): void {
-    post({ type: 'options', streamId: this.info.streamId, policy: this.policy, maxFps: this.maxFps });
+    post({ type: 'options', streamId: this.info.streamId, policy: this.policy, maxFps: this.maxFps, width: this.width });
   }
 
   private togglePause(): void {
@@ -152,19 +159,19 @@ class Tile {
     post({ type: 'action', streamId: this.info.streamId, action: this.recording?.state === 'recording' ? 'stopRecording' : 'record' });
   }
 
-  async frame(message: Extract<HostMessage, { type: 'frame' }>): Promise<void> {
+  async frame(message: PanelFrame): Promise<void> {
     let bitmap: ImageBitmap;
     try {
       bitmap = await createImageBitmap(new Blob([message.data as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
     } catch (error) {
-      post({ type: 'painted', streamId: this.info.streamId, sequence: message.sequence, latencyMs: 0 });
+      acknowledge({ streamId: this.info.streamId, sequence: message.sequence, latencyMs: -1 });
       post({ type: 'error', message: `frame ${message.sequence} of ${this.info.streamId} did not decode: ${(error as Error).message}` });
       return;
     }
     if (this.pending) {
       // A newer frame arrived before the last was drawn: the older one is not painted.
       this.pending.bitmap.close();
-      post({ type: 'painted', streamId: this.info.streamId, sequence: this.pending.sequence, latencyMs: -1 });
+      acknowledge({ streamId: this.info.streamId, sequence: this.pending.sequence, latencyMs: -1 });
     }
     this.pending = { bitmap, sequence: message.sequence, capturedAtMs: message.capturedAtMs };
     if (!this.drawScheduled) {
@@ -189,7 +196,7 @@ class Tile {
     const latencyMs = Date.now() - frame.capturedAtMs;
     this.latencies.push(latencyMs);
     if (this.latencies.length > 8192) this.latencies.splice(0, 4096);
-    post({ type: 'painted', streamId: this.info.streamId, sequence: frame.sequence, latencyMs });
+    acknowledge({ streamId: this.info.streamId, sequence: frame.sequence, latencyMs });
   }
 
   stats(stats: TileStats): void {
@@ -282,6 +289,20 @@ function post(message: WebviewMessage): void {
   vscode.postMessage(message);
 }
 
+let acknowledgements: PaintedFrame[] = [];
+
+/** Frames drawn in the same animation frame are acknowledged in one message, right after it. */
+function acknowledge(painted: PaintedFrame): void {
+  if (acknowledgements.length === 0) {
+    setTimeout(() => {
+      const frames = acknowledgements;
+      acknowledgements = [];
+      post({ type: 'painted', frames });
+    }, 0);
+  }
+  acknowledgements.push(painted);
+}
+
 function currentLayout(): GridLayout {
   return chosenLayout === 'auto' ? layoutFor(tiles.size) : chosenLayout;
 }
@@ -336,8 +357,8 @@ window.addEventListener('message', (event: MessageEvent) => {
     case 'tiles':
       setTiles(message.tiles);
       return;
-    case 'frame':
-      void tiles.get(message.streamId)?.frame(message);
+    case 'frames':
+      for (const frame of message.frames) void tiles.get(frame.streamId)?.frame(frame);
       return;
     case 'stats':
       tiles.get(message.stats.streamId)?.stats(message.stats);

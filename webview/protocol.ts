@@ -45,21 +45,40 @@ export interface RecordingInfo {
   reason: string;
 }
 
+export interface PanelFrame {
+  streamId: string;
+  sequence: number;
+  capturedAtMs: number;
+  width: number;
+  height: number;
+  /** One JPEG image. */
+  data: Uint8Array;
+}
+
+/** A frame the webview drew (latency ≥ 0: capture → paint) or skipped for a newer one (latency < 0). */
+export interface PaintedFrame {
+  streamId: string;
+  sequence: number;
+  latencyMs: number;
+}
+
 export type HostMessage =
   | { type: 'tiles'; tiles: TileInfo[] }
-  | { type: 'frame'; streamId: string; sequence: number; capturedAtMs: number; width: number; height: number; data: Uint8Array }
+  /** Frames of any tiles that arrived together: one message, fewer round trips. */
+  | { type: 'frames'; frames: PanelFrame[] }
   | { type: 'stats'; stats: TileStats }
   | { type: 'recording'; recording: RecordingInfo }
   | { type: 'snapshot'; requestId: number; streamId: string };
 
 export type WebviewMessage =
   | { type: 'ready' }
-  | { type: 'painted'; streamId: string; sequence: number; latencyMs: number }
+  /** Acknowledgements of the frames painted in one animation frame, every tile together. */
+  | { type: 'painted'; frames: PaintedFrame[] }
   | { type: 'tileSize'; streamId: string; width: number; height: number }
   | { type: 'layout'; layout: GridLayout }
   | { type: 'action'; streamId: string; action: 'record' | 'stopRecording' | 'snapshot' | 'close' | 'pause' | 'resume' }
   | { type: 'openFile'; path: string }
-  | { type: 'options'; streamId: string; policy: BufferPolicyChoice; maxFps: number }
+  | { type: 'options'; streamId: string; policy: BufferPolicyChoice; maxFps: number; width: number }
   | { type: 'snapshotData'; requestId: number; streamId: string; png: Uint8Array }
   | { type: 'error'; message: string };
 
@@ -81,10 +100,15 @@ export function parseWebviewMessage(message: unknown): WebviewMessage | undefine
   switch (m.type) {
     case 'ready':
       return { type: 'ready' };
-    case 'painted':
-      return isStreamId(m.streamId) && isCount(m.sequence, Number.MAX_SAFE_INTEGER) && isNumber(m.latencyMs)
-        ? { type: 'painted', streamId: m.streamId, sequence: m.sequence, latencyMs: m.latencyMs }
-        : undefined;
+    case 'painted': {
+      if (!Array.isArray(m.frames) || m.frames.length > 1024) return undefined;
+      const frames = m.frames.map((f: unknown) =>
+        isObject(f) && isStreamId(f.streamId) && isCount(f.sequence, Number.MAX_SAFE_INTEGER) && isNumber(f.latencyMs)
+          ? { streamId: f.streamId, sequence: f.sequence, latencyMs: f.latencyMs }
+          : undefined,
+      );
+      return frames.every((f): f is PaintedFrame => f !== undefined) ? { type: 'painted', frames } : undefined;
+    }
     case 'tileSize':
       return isStreamId(m.streamId) && isCount(m.width, 16384) && isCount(m.height, 16384)
         ? { type: 'tileSize', streamId: m.streamId, width: m.width, height: m.height }
@@ -96,8 +120,8 @@ export function parseWebviewMessage(message: unknown): WebviewMessage | undefine
     case 'openFile':
       return isString(m.path) && m.path.length > 0 ? { type: 'openFile', path: m.path } : undefined;
     case 'options':
-      return isStreamId(m.streamId) && oneOf(m.policy, policies) && isCount(m.maxFps, 240)
-        ? { type: 'options', streamId: m.streamId, policy: m.policy, maxFps: m.maxFps }
+      return isStreamId(m.streamId) && oneOf(m.policy, policies) && isCount(m.maxFps, 240) && isCount(m.width, 7680)
+        ? { type: 'options', streamId: m.streamId, policy: m.policy, maxFps: m.maxFps, width: m.width }
         : undefined;
     case 'snapshotData':
       return isCount(m.requestId, Number.MAX_SAFE_INTEGER) && isStreamId(m.streamId) && isBytes(m.png)
@@ -146,10 +170,15 @@ export function parseHostMessage(message: unknown): HostMessage | undefined {
       const tiles = m.tiles.map(parseTile);
       return tiles.every((tile): tile is TileInfo => tile !== undefined) ? { type: 'tiles', tiles } : undefined;
     }
-    case 'frame':
-      return isStreamId(m.streamId) && isCount(m.sequence, Number.MAX_SAFE_INTEGER) && isNumber(m.capturedAtMs) && isCount(m.width, 16384) && isCount(m.height, 16384) && isBytes(m.data)
-        ? { type: 'frame', streamId: m.streamId, sequence: m.sequence, capturedAtMs: m.capturedAtMs, width: m.width, height: m.height, data: m.data }
-        : undefined;
+    case 'frames': {
+      if (!Array.isArray(m.frames) || m.frames.length > 64) return undefined;
+      const frames = m.frames.map((f: unknown) =>
+        isObject(f) && isStreamId(f.streamId) && isCount(f.sequence, Number.MAX_SAFE_INTEGER) && isNumber(f.capturedAtMs) && isCount(f.width, 16384) && isCount(f.height, 16384) && isBytes(f.data)
+          ? { streamId: f.streamId, sequence: f.sequence, capturedAtMs: f.capturedAtMs, width: f.width, height: f.height, data: f.data }
+          : undefined,
+      );
+      return frames.every((f): f is PanelFrame => f !== undefined) ? { type: 'frames', frames } : undefined;
+    }
     case 'stats': {
       const stats = parseStats(m.stats);
       return stats ? { type: 'stats', stats } : undefined;

@@ -77,6 +77,12 @@ describe('recording', () => {
       assert.ok(v.packets >= 45, `about 2.5 s of video; got ${v.packets} frames`);
       assert.ok(Math.abs(v.startTime) <= frameSeconds, `video starts at zero; got ${v.startTime}`);
       assert.ok(Math.abs(a.startTime - v.startTime) <= frameSeconds, `A/V start offset within a frame: video ${v.startTime}, audio ${a.startTime}`);
+      const videoEnd = v.startTime + v.durationSeconds;
+      const audioEnd = a.startTime + a.durationSeconds;
+      if (Number.isFinite(videoEnd) && Number.isFinite(audioEnd)) {
+        // Audio is written in whole codec frames (AAC 21 ms, Opus 20 ms): it may end that much later.
+        assert.ok(Math.abs(audioEnd - videoEnd) <= frameSeconds + 0.025, `video and audio end together: ${videoEnd} vs ${audioEnd}`);
+      }
       assert.equal(probed.tags.title, 'Bench run 7');
       assert.equal(probed.tags.source_uri, testSource);
       assert.equal(probed.tags.experiment, 'e42');
@@ -95,20 +101,29 @@ describe('recording', () => {
     });
   }
 
-  test('copy mode keeps the source\'s H264 and AAC packets (no re-encode), from a keyframe, to mp4 and mkv', async () => {
-    const clip = join(fixtureDir(), 'rec-source.mp4');
-    const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=3', '-f', 'lavfi', '-i', 'sine=f=440:duration=3', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '15', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-y', clip]);
-    assert.equal(made.status, 0, made.stderr?.toString());
-    for (const [container, name] of [[Container.CONTAINER_MP4, 'mp4'], [Container.CONTAINER_MKV, 'mkv']] as const) {
+  test('copy mode keeps the source\'s packets (no re-encode), from a keyframe: H264 + AAC to mp4 and mkv, VP8 + Opus to webm', async () => {
+    const clip = (name: string, codecs: string[]) => {
+      const path = join(fixtureDir(), name);
+      const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30:duration=3', '-f', 'lavfi', '-i', 'sine=f=440:r=48000:duration=3', ...codecs, '-y', path]);
+      assert.equal(made.status, 0, made.stderr?.toString());
+      return path;
+    };
+    const h264 = clip('rec-source.mp4', ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '15', '-pix_fmt', 'yuv420p', '-c:a', 'aac']);
+    const vp8 = clip('rec-source.webm', ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '15', '-b:v', '1M', '-c:a', 'libopus']);
+    for (const [source, container, name, codecs] of [
+      [h264, Container.CONTAINER_MP4, 'mp4', ['aac', 'h264']],
+      [h264, Container.CONTAINER_MKV, 'mkv', ['aac', 'h264']],
+      [vp8, Container.CONTAINER_WEBM, 'webm', ['opus', 'vp8']],
+    ] as const) {
       const id = `copy-${name}`;
-      await streams.open({ uri: `file://${clip}?realtime=1`, id });
+      await streams.open({ uri: `file://${source}?realtime=1`, id });
       const path = join(folder(id), `copy.${name}`);
       const started = await recordings.start({ streamId: id, path, container });
-      assert.deepEqual([started.mode, started.videoCodec, started.audioCodec], ['copy', 'h264', 'aac']);
+      assert.deepEqual([started.mode, started.audioCodec, started.videoCodec], ['copy', ...codecs]);
       const stopped = await waitForRecordingState(started.id, RecordingState.RECORDING_STATE_STOPPED, 15_000);
       assert.equal(stopped.reason, 'end of source');
       const probed = probeFile(path);
-      assert.deepEqual(probed.streams.map((s) => s.codec).sort(), ['aac', 'h264']);
+      assert.deepEqual(probed.streams.map((s) => s.codec).sort(), codecs);
       const frames = decodedFrames(path);
       assert.ok(frames >= 75 && frames <= 90, `most of the 3 s clip, from a keyframe; got ${frames} frames`);
       await streams.close(id);

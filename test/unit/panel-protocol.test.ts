@@ -10,9 +10,10 @@ import { layoutFor, parseHostMessage, parsePanelState, parseWebviewMessage } fro
 describe('messages from the webview', () => {
   test('well-formed messages come through as they are', () => {
     assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
-    assert.deepEqual(parseWebviewMessage({ type: 'painted', streamId: 's1', sequence: 7, latencyMs: 21.5 }), { type: 'painted', streamId: 's1', sequence: 7, latencyMs: 21.5 });
+    const painted = [{ streamId: 's1', sequence: 7, latencyMs: 21.5 }, { streamId: 's2', sequence: 3, latencyMs: -1 }];
+    assert.deepEqual(parseWebviewMessage({ type: 'painted', frames: painted }), { type: 'painted', frames: painted });
     assert.deepEqual(parseWebviewMessage({ type: 'action', streamId: 'cam-1', action: 'record', extra: 'ignored' }), { type: 'action', streamId: 'cam-1', action: 'record' });
-    assert.deepEqual(parseWebviewMessage({ type: 'options', streamId: 's', policy: 'adaptive', maxFps: 15 }), { type: 'options', streamId: 's', policy: 'adaptive', maxFps: 15 });
+    assert.deepEqual(parseWebviewMessage({ type: 'options', streamId: 's', policy: 'adaptive', maxFps: 15, width: 640 }), { type: 'options', streamId: 's', policy: 'adaptive', maxFps: 15, width: 640 });
     const png = new Uint8Array([137, 80, 78, 71]);
     assert.equal((parseWebviewMessage({ type: 'snapshotData', requestId: 3, streamId: 's', png }) as { png: Uint8Array }).png, png);
   });
@@ -20,14 +21,16 @@ describe('messages from the webview', () => {
   test('anything else is dropped: unknown types, wrong field types, out-of-range values, ids that are not ids', () => {
     const bad: unknown[] = [
       null, 'ready', [], { type: 'nope' },
-      { type: 'painted', streamId: 's', sequence: -1, latencyMs: 1 },
-      { type: 'painted', streamId: 's', sequence: 1.5, latencyMs: 1 },
-      { type: 'painted', streamId: 's', sequence: 1, latencyMs: Number.NaN },
+      { type: 'painted', frames: [{ streamId: 's', sequence: -1, latencyMs: 1 }] },
+      { type: 'painted', frames: [{ streamId: 's', sequence: 1.5, latencyMs: 1 }] },
+      { type: 'painted', frames: [{ streamId: 's', sequence: 1, latencyMs: Number.NaN }] },
+      { type: 'painted', streamId: 's', sequence: 1, latencyMs: 1 },
       { type: 'action', streamId: 's', action: 'rm -rf' },
       { type: 'action', streamId: '../etc', action: 'close' },
       { type: 'tileSize', streamId: 's', width: 1e9, height: 10 },
       { type: 'layout', layout: '4x4' },
-      { type: 'options', streamId: 's', policy: 'wait', maxFps: 5 },
+      { type: 'options', streamId: 's', policy: 'wait', maxFps: 5, width: 0 },
+      { type: 'options', streamId: 's', policy: 'adaptive', maxFps: 5 },
       { type: 'openFile', path: '' },
       { type: 'snapshotData', requestId: 1, streamId: 's', png: [1, 2, 3] },
     ];
@@ -37,9 +40,10 @@ describe('messages from the webview', () => {
 
 describe('messages from the extension', () => {
   test('frames need their bytes as a Uint8Array (a Buffer sent as JSON is not one)', () => {
-    const frame = { type: 'frame', streamId: 's', sequence: 1, capturedAtMs: 1.5, width: 640, height: 360 };
-    assert.ok(parseHostMessage({ ...frame, data: new Uint8Array(4) }));
-    assert.equal(parseHostMessage({ ...frame, data: { type: 'Buffer', data: [1, 2] } }), undefined);
+    const frame = { streamId: 's', sequence: 1, capturedAtMs: 1.5, width: 640, height: 360 };
+    assert.ok(parseHostMessage({ type: 'frames', frames: [{ ...frame, data: new Uint8Array(4) }, { ...frame, streamId: 't', data: new Uint8Array(2) }] }));
+    assert.equal(parseHostMessage({ type: 'frames', frames: [{ ...frame, data: { type: 'Buffer', data: [1, 2] } }] }), undefined);
+    assert.equal(parseHostMessage({ type: 'frames', frames: [{ ...frame, data: new Uint8Array(4) }, { ...frame, sequence: -2, data: new Uint8Array(4) }] }), undefined, 'one bad frame spoils the message');
   });
 
   test('tiles, stats and recordings are checked field by field', () => {
