@@ -1,6 +1,5 @@
 import type * as vscode from 'vscode';
 import type { GetInfoResponse } from '../proto/gen/sidestream/v1/sidecar';
-import type { GridLayout, TileStats } from '../webview/protocol';
 
 export type SidecarState = 'starting' | 'ready' | 'restarting' | 'error' | 'stopped';
 
@@ -14,9 +13,4 @@ export interface SidestreamApi {
   getInfo(): Promise<GetInfoResponse>;
   statusBarText(): string;
   discoveryFilePath(): string;
-  /** The streams this window opened: id, name, URI. */
-  openedStreams(): Array<{ id: string; name: string; uri: string }>;
-  /** What the stream panel shows per tile (state, painted fps, capture → paint latency); empty without a panel. */
-  panelStatistics(): TileStats[];
-  panelLayout(): GridLayout | undefined;
 }

@@ -59,9 +59,6 @@ export function activate(context: vscode.ExtensionContext): SidestreamApi {
     getInfo: async () => (await sidecar.client()).getInfo(),
     statusBarText: () => statusBar.text,
     discoveryFilePath: () => discoveryPath,
-    openedStreams: () => streams.list(),
-    panelStatistics: () => StreamPanel.active?.statistics() ?? [],
-    panelLayout: () => StreamPanel.active?.gridLayout,
   };
 }
 

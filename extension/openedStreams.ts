@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { RecordingState } from '../proto/gen/sidestream/v1/recording';
 import type { SidecarClient } from './client';
 import type { SidecarManager } from './sidecarManager';
 import { MediaClient } from './streams';
@@ -104,13 +105,13 @@ export class OpenedStreams implements vscode.Disposable {
   }
 
   /** Stops the stream's recording; resolves with the finished recording's first file. */
-  async stopRecording(streamId: string): Promise<{ file: string; state: number; reason: string } | undefined> {
+  async stopRecording(streamId: string): Promise<{ file: string; failed: boolean; reason: string } | undefined> {
     const active = this.recordings.get(streamId);
     if (!active) return undefined;
     this.recordings.delete(streamId);
     this.fire();
     const stopped = await (await this.media()).stopRecording(active.id);
-    return { file: stopped.files[0] ?? active.file, state: stopped.state, reason: stopped.reason };
+    return { file: stopped.files[0] ?? active.file, failed: stopped.state === RecordingState.RECORDING_STATE_FAILED, reason: stopped.reason };
   }
 
   recentSources(): string[] {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { Frame } from '../proto/gen/sidestream/v1/streams';
-import { type GridLayout, type HostMessage, layoutFor, type PanelFrame, parsePanelState, parseWebviewMessage, type TileInfo, type WebviewMessage } from '../webview/protocol';
+import { type HostMessage, type PanelFrame, parsePanelState, parseWebviewMessage, type TileInfo, type WebviewMessage } from '../webview/protocol';
 import type { OpenedStreams } from './openedStreams';
 import { panelHtml } from './panelHtml';
 import { recordingFolder, snapshotFolder } from './folders';
@@ -19,7 +19,6 @@ export class StreamPanel implements vscode.Disposable {
   private readonly feeds = new Map<string, TileFeed>();
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
-  private layout: GridLayout | undefined;
   private nextSnapshot = 1;
   private readonly snapshots = new Map<number, (png: Uint8Array) => void>();
   /** Frames of any tiles waiting for this turn of the event loop to end: posted as one message. */
@@ -33,10 +32,6 @@ export class StreamPanel implements vscode.Disposable {
     }
     const panel = vscode.window.createWebviewPanel(streamPanelViewType, 'Sidestream Streams', vscode.ViewColumn.Active, StreamPanel.options(context));
     return new StreamPanel(panel, context, streams, streamIds);
-  }
-
-  static get active(): StreamPanel | undefined {
-    return StreamPanel.current;
   }
 
   static options(context: vscode.ExtensionContext): vscode.WebviewPanelOptions & vscode.WebviewOptions {
@@ -56,8 +51,7 @@ export class StreamPanel implements vscode.Disposable {
           const stream = streams.get(tile.streamId) ?? (await streams.open(tile.uri, tile.name).catch(() => undefined));
           if (stream) ids.push(stream.id);
         }
-        const restored = new StreamPanel(panel, context, streams, ids);
-        if (saved) restored.layout = saved.layout;
+        new StreamPanel(panel, context, streams, ids);
       },
     };
   }
@@ -184,9 +178,6 @@ export class StreamPanel implements vscode.Disposable {
       case 'tileSize':
         this.feeds.get(message.streamId)?.resize(message.width);
         return;
-      case 'layout':
-        this.layout = message.layout;
-        return;
       case 'options':
         this.feeds.get(message.streamId)?.setOptions(message.policy, message.maxFps, message.width);
         return;
@@ -236,7 +227,7 @@ export class StreamPanel implements vscode.Disposable {
   async stopRecording(streamId: string): Promise<string | undefined> {
     const stopped = await this.streams.stopRecording(streamId);
     if (!stopped) return undefined;
-    this.post({ type: 'recording', recording: { streamId, state: stopped.reason && stopped.state === 3 ? 'failed' : 'stopped', startedAtMs: 0, file: stopped.file, reason: stopped.reason } });
+    this.post({ type: 'recording', recording: { streamId, state: stopped.failed ? 'failed' : 'stopped', startedAtMs: 0, file: stopped.file, reason: stopped.reason } });
     return stopped.file;
   }
 
@@ -262,15 +253,6 @@ export class StreamPanel implements vscode.Disposable {
       if (choice) void vscode.commands.executeCommand('vscode.open', uri);
     });
     return uri;
-  }
-
-  /** For the extension-host tests and the preview benchmark: what the panel shows. */
-  statistics() {
-    return [...this.feeds.values()].map((feed) => feed.stats());
-  }
-
-  get gridLayout(): GridLayout {
-    return this.layout ?? layoutFor(this.feeds.size);
   }
 
   dispose(): void {

@@ -308,14 +308,13 @@ function currentLayout(): GridLayout {
 }
 
 function saveState(): void {
-  vscode.setState({ layout: currentLayout(), tiles: [...tiles.values()].map((tile) => tile.info) });
+  vscode.setState({ layout: chosenLayout, tiles: [...tiles.values()].map((tile) => tile.info) });
 }
 
 function applyLayout(): void {
   grid.dataset.layout = currentLayout();
   empty.hidden = tiles.size > 0;
   summary.textContent = `${tiles.size} stream${tiles.size === 1 ? '' : 's'} · ${currentLayout()}`;
-  post({ type: 'layout', layout: currentLayout() });
   saveState();
 }
 

@@ -75,7 +75,6 @@ export type WebviewMessage =
   /** Acknowledgements of the frames painted in one animation frame, every tile together. */
   | { type: 'painted'; frames: PaintedFrame[] }
   | { type: 'tileSize'; streamId: string; width: number; height: number }
-  | { type: 'layout'; layout: GridLayout }
   | { type: 'action'; streamId: string; action: 'record' | 'stopRecording' | 'snapshot' | 'close' | 'pause' | 'resume' }
   | { type: 'openFile'; path: string }
   | { type: 'options'; streamId: string; policy: BufferPolicyChoice; maxFps: number; width: number }
@@ -113,8 +112,6 @@ export function parseWebviewMessage(message: unknown): WebviewMessage | undefine
       return isStreamId(m.streamId) && isCount(m.width, 16384) && isCount(m.height, 16384)
         ? { type: 'tileSize', streamId: m.streamId, width: m.width, height: m.height }
         : undefined;
-    case 'layout':
-      return oneOf(m.layout, gridLayouts) ? { type: 'layout', layout: m.layout } : undefined;
     case 'action':
       return isStreamId(m.streamId) && oneOf(m.action, actions) ? { type: 'action', streamId: m.streamId, action: m.action } : undefined;
     case 'openFile':
@@ -197,12 +194,13 @@ export function parseHostMessage(message: unknown): HostMessage | undefined {
 
 /** What the webview keeps with setState: restored after a reload (its streams opened again by URI). */
 export interface PanelState {
-  layout: GridLayout;
+  /** The layout chosen in the toolbar; 'auto' follows the number of tiles. */
+  layout: GridLayout | 'auto';
   tiles: TileInfo[];
 }
 
 export function parsePanelState(value: unknown): PanelState | undefined {
-  if (!isObject(value) || !oneOf(value.layout, gridLayouts) || !Array.isArray(value.tiles)) return undefined;
+  if (!isObject(value) || !oneOf(value.layout, [...gridLayouts, 'auto'] as const) || !Array.isArray(value.tiles)) return undefined;
   const tiles = value.tiles.map(parseTile);
   return tiles.every((tile): tile is TileInfo => tile !== undefined) ? { layout: value.layout, tiles } : undefined;
 }

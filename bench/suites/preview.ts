@@ -4,8 +4,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import type { FrameLocator, Page } from 'playwright-core';
-import { openWorkbench, repoRoot, runCommandFromPalette, vsixPath } from '../../test/e2e/helpers/workbench';
+import type { Page } from 'playwright-core';
+import { openTestPattern, panelFrame, waitForBadges } from '../../test/e2e/helpers/panel';
+import { openWorkbench, repoRoot, vsixPath } from '../../test/e2e/helpers/workbench';
 import type { BenchSuite } from '../run';
 import { percentile, round } from '../stats';
 
@@ -16,24 +17,13 @@ interface TileDiagnostics {
   latencies: number[];
 }
 
-const panel = (page: Page): FrameLocator => page.frameLocator('iframe.webview.ready[src*="extensionId=sidestream.sidestream"]').frameLocator('iframe#active-frame');
-
 const diagnostics = (page: Page): Promise<TileDiagnostics[]> =>
-  panel(page).locator('body').evaluate(() => (globalThis as unknown as { sidestreamPanelDiagnostics(): TileDiagnostics[] }).sidestreamPanelDiagnostics());
+  panelFrame(page).locator('body').evaluate(() => (globalThis as unknown as { sidestreamPanelDiagnostics(): TileDiagnostics[] }).sidestreamPanelDiagnostics());
 
-async function openTestPattern(page: Page, tiles: number): Promise<void> {
-  await runCommandFromPalette(page, 'Sidestream: Open Stream…');
-  const input = page.locator('.quick-input-widget input.input');
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Test Pattern' }).first().waitFor({ timeout: 20_000 });
-  await input.fill('Test Pattern');
-  await page.keyboard.press('Enter');
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const states = await panel(page).locator('.tile .badge').allInnerTexts().catch(() => [] as string[]);
-    if (states.length === tiles && states.every((state) => state === 'live')) return;
-    if (Date.now() > deadline) throw new Error(`the panel did not show ${tiles} live tiles: ${states.join(', ')}`);
-    await page.waitForTimeout(200);
-  }
+/** Opens one more test pattern and waits until the panel shows `tiles` live tiles. */
+async function openOneMore(page: Page, tiles: number): Promise<void> {
+  await openTestPattern(page);
+  await waitForBadges(panelFrame(page), tiles, 'live', 60_000);
 }
 
 /** CPU seconds (user + system) of a process. */
@@ -53,7 +43,7 @@ export const previewSuite: BenchSuite = {
     const session = await openWorkbench({ name: 'bench-preview' });
     try {
       const { page } = session;
-      await openTestPattern(page, 1);
+      await openOneMore(page, 1);
       await page.waitForTimeout(3000);
       const seconds = 30;
       const [start] = await diagnostics(page);
@@ -63,7 +53,7 @@ export const previewSuite: BenchSuite = {
       const produced = end!.lastSequence - start!.lastSequence;
       const latencies = end!.latencies.slice(-painted);
 
-      for (let tiles = 2; tiles <= 4; tiles++) await openTestPattern(page, tiles);
+      for (let tiles = 2; tiles <= 4; tiles++) await openOneMore(page, tiles);
       await page.waitForTimeout(3000);
       const discovery = readdirSync(session.runtimeDir).find((name) => /^sidecar-\d+\.json$/.test(name))!;
       const { pid: sidecarPid } = JSON.parse(readFileSync(join(session.runtimeDir, discovery), 'utf8')) as { pid: number };

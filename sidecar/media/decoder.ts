@@ -93,6 +93,8 @@ export class Decoder {
   private readonly audioOutputs: readonly ResolvedAudioOutput[];
   private readonly inputs: readonly Readable[];
   private readonly recordingCount: number;
+  /** Every output pipe's fd, video then audio. */
+  private readonly outputFds: readonly number[];
   private readonly pcmCutters: Array<PcmCutter<ShowinfoLine>> = [];
 
   constructor(
@@ -105,12 +107,13 @@ export class Decoder {
     this.audioOutputs = pipes.audio ?? [];
     this.inputs = pipes.inputs ?? [];
     this.recordingCount = pipes.recordings ?? 0;
+    this.outputFds = [...this.outputs, ...this.audioOutputs].map((_, index) => 3 + index);
   }
 
   /** The pipe carrying recording `index`'s packets, once started. */
   recordingPipe(index: number): Readable | undefined {
     if (index >= this.recordingCount) return undefined;
-    return (this.child?.stdio[3 + this.outputFds.length + index] as Readable | undefined) ?? undefined;
+    return this.child?.stdio[3 + this.outputFds.length + index] as Readable | undefined;
   }
 
   /** Every pipe ffmpeg writes, before the feeds' input pipes. */
@@ -118,10 +121,6 @@ export class Decoder {
     return this.outputFds.length + this.recordingCount;
   }
 
-  /** Every output pipe's fd, video then audio. */
-  private get outputFds(): number[] {
-    return [...this.outputs, ...this.audioOutputs].map((_, index) => 3 + index);
-  }
 
   get pid(): number | undefined {
     return this.child?.pid;

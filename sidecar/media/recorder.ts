@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import type { Recording as RecordingMessage } from '../../proto/gen/sidestream/v1/recording';
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:fs';
 import { access, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
@@ -34,21 +35,8 @@ export interface RecordingSource {
   device: string;
 }
 
-export interface RecordingSnapshot {
-  id: string;
-  streamId: string;
-  state: RecordingStateName;
-  reason: string;
-  files: string[];
-  metadataFile: string;
-  container: string;
-  mode: string;
-  videoCodec: string;
-  audioCodec: string;
-  startedAtUs: number;
-  durationSeconds: number;
-  bytes: number;
-}
+/** A recording as the Recording service describes it, with its state by name. */
+export type RecordingSnapshot = Omit<RecordingMessage, 'state'> & { state: RecordingStateName };
 
 const stderrTailLines = 12;
 

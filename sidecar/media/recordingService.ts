@@ -14,7 +14,7 @@ import { Recording, type RecordingSnapshot, type RecordingSource, checkTarget } 
 import { minimumSegmentBytes } from './nutSegmenter';
 import { type ContainerName, containerExtension, containerFromPath, planRecording, type QualityName, recordingBaseName, type RecordingModeName } from './recordingArgs';
 import type { StreamRegistry } from './registry';
-import { toServiceError } from './service';
+import { unaryAfter } from './service';
 import type { MediaStream } from './stream';
 import { MediaError, type SourceSpec } from './types';
 
@@ -124,18 +124,11 @@ async function prepareRecording(request: StartRecordingRequest, stream: MediaStr
   return new Recording(registry.newId(), source, plan, target, request.title || stream.config.name, request.metadata, tools.ffmpeg, tools.ffprobe);
 }
 
-function unary<T>(callback: sendUnaryData<T>, work: () => Promise<T>): void {
-  work().then(
-    (value) => callback(null, value),
-    (error: unknown) => callback(toServiceError(error)),
-  );
-}
-
 export function recordingService(streams: StreamRegistry, registry: RecordingRegistry, tools: { ffmpeg(): string; ffprobe(): string; ready: Promise<unknown> }): RecordingServiceServer {
+  const unary = <T>(callback: sendUnaryData<T>, work: () => Promise<T>) => unaryAfter(tools.ready, callback, work);
   return {
     startRecording: (call, callback) =>
       unary(callback, async () => {
-        await tools.ready;
         const stream = streams.get(call.request.streamId);
         if (!tools.ffmpeg()) throw new MediaError('failed-precondition', 'ffmpeg was not found: install it or set sidestream.ffmpegPath');
         const recording = await prepareRecording(call.request, stream, registry, tools);

@@ -162,7 +162,8 @@ function audioSubscription(request: SubscribeAudioRequest, stream: MediaStream) 
   return { output: { sampleFormat, sampleRate: request.sampleRate, channels: request.channels, frameMs }, queue };
 }
 
-function unaryAfter<T>(ready: Promise<unknown>, callback: sendUnaryData<T>, work: () => Promise<T> | T): void {
+/** Answers a unary call with `work`'s result once `ready` settles; errors become gRPC statuses. */
+export function unaryAfter<T>(ready: Promise<unknown>, callback: sendUnaryData<T>, work: () => Promise<T> | T): void {
   ready
     .then(work)
     .then(

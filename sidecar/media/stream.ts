@@ -313,10 +313,15 @@ export class MediaStream extends EventEmitter {
   /** Pauses the decoder's pipes while a `wait` subscriber of a file is full; resumes them when none is. */
   updateBackPressure(): void {
     if (!this.decoder) return;
-    let hold = false;
-    for (const subscriber of this.everySubscriber) if (subscriber.holdsDecoder) hold = true;
-    if (hold) this.decoder.pause();
+    if (this.anyHoldsDecoder()) this.decoder.pause();
     else this.decoder.resume();
+  }
+
+  /** Whether a `wait` subscriber is full. Runs for every frame: no allocation. */
+  private anyHoldsDecoder(): boolean {
+    for (const subscriber of this.videoSubscribers) if (subscriber.holdsDecoder) return true;
+    for (const subscriber of this.audioSubscribers) if (subscriber.holdsDecoder) return true;
+    return false;
   }
 
   async close(): Promise<void> {
@@ -335,8 +340,9 @@ export class MediaStream extends EventEmitter {
 
   figures(): StreamFigures {
     const at = nowUs();
-    const video = [...this.videoSubscribers].map((s) => s.figures(at));
     const subscribers = this.everySubscriber.map((s) => s.figures(at));
+    // everySubscriber lists the video subscribers first.
+    const video = subscribers.slice(0, this.videoSubscribers.size);
     return {
       inputFps: this.inputRate.perSecond(at),
       deliveredFps: video.reduce((sum, s) => sum + s.deliveredFps, 0),
@@ -520,7 +526,7 @@ export class MediaStream extends EventEmitter {
 
   private describeDecoder(codec: string): string {
     const spec = this.config.spec;
-    if (this.outputs.length === 0) return `${codec} (audio only)`;
+    if (this.outputs.length === 0) return this.audioOutputs.length > 0 ? `${codec} (audio only)` : `${codec} (packets copied for recording, nothing decoded)`;
     if (spec.kind === 'test' || spec.kind === 'screen') return `${codec} (raw frames, nothing to decode)`;
     if (this.hwaccelFellBack) return `${codec} (software: hardware decoding with ${this.config.hwaccel} failed to start, fell back)`;
     if (this.hwaccel === 'none') return `${codec} (software)`;
@@ -827,7 +833,7 @@ export class MediaStream extends EventEmitter {
         const decoder = this.decoder;
         if (!decoder) return;
         // Waiting on a slow `wait` subscriber is not a stall.
-        if (this.everySubscriber.some((s) => s.holdsDecoder)) {
+        if (this.anyHoldsDecoder()) {
           this.lastFrameAtUs = nowUs();
           return;
         }

@@ -77,12 +77,12 @@ describe('recording', () => {
       assert.ok(v.packets >= 45, `about 2.5 s of video; got ${v.packets} frames`);
       assert.ok(Math.abs(v.startTime) <= frameSeconds, `video starts at zero; got ${v.startTime}`);
       assert.ok(Math.abs(a.startTime - v.startTime) <= frameSeconds, `A/V start offset within a frame: video ${v.startTime}, audio ${a.startTime}`);
-      const videoEnd = v.startTime + v.durationSeconds;
-      const audioEnd = a.startTime + a.durationSeconds;
-      if (Number.isFinite(videoEnd) && Number.isFinite(audioEnd)) {
-        // Audio is written in whole codec frames (AAC 21 ms, Opus 20 ms): it may end that much later.
-        assert.ok(Math.abs(audioEnd - videoEnd) <= frameSeconds + 0.025, `video and audio end together: ${videoEnd} vs ${audioEnd}`);
-      }
+      // Where each medium ends: its last packet (audio comes in whole codec frames, AAC 21 ms, Opus 20 ms).
+      const packets = packetsOf(file);
+      const lastPts = (type: string) => Math.max(...packets.filter((p) => p.type === type).map((p) => p.ptsTime));
+      const [videoEnd, audioEnd] = [lastPts('video'), lastPts('audio')];
+      assert.ok(Number.isFinite(videoEnd) && Number.isFinite(audioEnd), `both media have timestamps: ${videoEnd}, ${audioEnd}`);
+      assert.ok(Math.abs(audioEnd - videoEnd) <= frameSeconds + 0.025, `video and audio end together: ${videoEnd} vs ${audioEnd}`);
       assert.equal(probed.tags.title, 'Bench run 7');
       assert.equal(probed.tags.source_uri, testSource);
       assert.equal(probed.tags.experiment, 'e42');

@@ -61,6 +61,7 @@ describe('messages from the extension', () => {
     const tiles = [{ streamId: 'a', name: 'A', uri: 'test:video' }];
     assert.deepEqual(parsePanelState({ layout: '2x2', tiles }), { layout: '2x2', tiles });
     assert.equal(parsePanelState({ layout: '2x2', tiles: [{ streamId: 'a b', name: 'A', uri: 'test:' }] }), undefined);
+    assert.deepEqual(parsePanelState({ layout: 'auto', tiles }), { layout: 'auto', tiles });
     assert.equal(parsePanelState({ layout: '5x5', tiles }), undefined);
     assert.deepEqual([0, 1, 2, 3, 4, 5, 9, 12].map(layoutFor), ['1', '1', '2x1', '2x2', '2x2', '3x3', '3x3', '3x3']);
   });

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FrameLocator, Page } from 'playwright-core';
+import type { FrameLocator } from 'playwright-core';
+import { openTestPattern, panelFrame, waitForBadges } from '../helpers/panel';
 import { openWorkbench, runCommandFromPalette, screenshotPath, type WorkbenchSession } from '../helpers/workbench';
 
 let session: WorkbenchSession;
@@ -19,19 +20,6 @@ before(async () => {
 after(async () => {
   await session?.close();
 });
-
-/** The panel's document: the webview's inner frame. */
-const panelFrame = (page: Page): FrameLocator =>
-  page.frameLocator('iframe.webview.ready[src*="extensionId=sidestream.sidestream"]').frameLocator('iframe#active-frame');
-
-async function openTestPattern(page: Page): Promise<void> {
-  await runCommandFromPalette(page, 'Sidestream: Open Stream…');
-  const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: 20_000 });
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Test Pattern' }).first().waitFor({ timeout: 20_000 });
-  await input.fill('Test Pattern');
-  await page.keyboard.press('Enter');
-}
 
 /** Distinct colours (quantised) in the tile's canvas and a fingerprint of its pixels. */
 async function sampleCanvas(frame: FrameLocator, index: number): Promise<{ colours: number; width: number; fingerprint: number }> {
@@ -46,16 +34,6 @@ async function sampleCanvas(frame: FrameLocator, index: number): Promise<{ colou
     }
     return { colours: colours.size, width: canvas.width, fingerprint };
   });
-}
-
-async function waitForBadges(frame: FrameLocator, count: number, state: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const states = await frame.locator('.tile .badge').allInnerTexts();
-    if (states.length === count && states.every((s) => s === state)) return;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${count} tiles ${state}; they are: ${states.join(', ') || 'none'}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 describe('stream panel', () => {
