@@ -59,10 +59,18 @@ describe('buffering policies', () => {
     );
     collection.call.pause(); // never reads: HTTP/2 flow control fills, then the queue
     await waitForEvent(watch.events, (e) => (e.analytics?.droppedByPolicy ?? 0) > 20, 20_000, 'drops to begin');
-    const rssAfterFill = rssMb(sidecar.pid);
     const dropsAfterFill = watch.events.at(-1)!.analytics!.droppedByPolicy;
-    await sleep(4000);
-    const rssLater = rssMb(sidecar.pid);
+    // RSS swings by tens of MB with V8's collections of 2.7 MB frames; a leak of the
+    // dropped frames would grow it by ~80 MB/s. So the trend is what is checked: the
+    // median of the last samples against the median of the first, over 6 s.
+    const rssSamples: number[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      rssSamples.push(rssMb(sidecar.pid));
+      await sleep(500);
+    }
+    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const rssAfterFill = median(rssSamples.slice(0, 4));
+    const rssLater = median(rssSamples.slice(-4));
     const last = watch.events.filter((e) => e.analytics).at(-1)!.analytics!;
     const subscriber = last.subscribers[0]!;
     collection.cancel();
@@ -73,7 +81,7 @@ describe('buffering policies', () => {
     assert.equal(Number(subscriber.dropsByReason['queue_full'] ?? 0), subscriber.droppedByPolicy);
     assert.ok(subscriber.queueDepth <= 4, `queue depth ${subscriber.queueDepth}`);
     assert.ok(subscriber.queueBytes <= 4 * frameBytes);
-    assert.ok(rssLater - rssAfterFill < 40, `sidecar RSS grew from ${rssAfterFill.toFixed(0)} to ${rssLater.toFixed(0)} MB while nobody read`);
+    assert.ok(rssLater - rssAfterFill < 60, `sidecar RSS grew from ${rssAfterFill.toFixed(0)} to ${rssLater.toFixed(0)} MB while nobody read (samples ${rssSamples.map((mb) => mb.toFixed(0)).join(' ')})`);
   });
 
   test('max_fps thins a 30 fps source to 10 fps of its own timeline', async () => {
