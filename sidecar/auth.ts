@@ -13,26 +13,34 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
 
 export type AuthVerdict = { ok: true } | { ok: false; message: string };
 
+/** What to tell a caller without the metadata, or with the wrong token (the sidecar's wording by default). */
+export interface AuthHints {
+  missing: string;
+  mismatch: string;
+}
+
+const sidecarHints: AuthHints = {
+  missing:
+    'missing "authorization: Bearer <token>" metadata; the token is in the sidecar\'s discovery file (see README, "Talking to the sidecar").',
+  mismatch: 'the bearer token does not match this sidecar\'s token; re-read the discovery file.',
+};
+
 /** Checks the `authorization` metadata against the expected bearer token, in constant time. */
-export function checkBearer(metadata: Metadata, expectedDigest: Buffer): AuthVerdict {
+export function checkBearer(metadata: Metadata, expectedDigest: Buffer, hints: AuthHints = sidecarHints): AuthVerdict {
   const values = metadata.get('authorization');
   if (values.length === 0) {
-    return {
-      ok: false,
-      message:
-        'missing "authorization: Bearer <token>" metadata; the token is in the sidecar\'s discovery file (see README, "Talking to the sidecar").',
-    };
+    return { ok: false, message: hints.missing };
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(String(values[0]));
   if (!match) return { ok: false, message: 'the authorization metadata must be "Bearer <token>".' };
   if (!timingSafeEqual(digest(match[1]!), expectedDigest)) {
-    return { ok: false, message: 'the bearer token does not match this sidecar\'s token; re-read the discovery file.' };
+    return { ok: false, message: hints.mismatch };
   }
   return { ok: true };
 }
 
 /** A server interceptor that rejects every call without the right bearer token with UNAUTHENTICATED. */
-export function bearerAuthInterceptor(token: string): ServerInterceptor {
+export function bearerAuthInterceptor(token: string, hints?: AuthHints): ServerInterceptor {
   const expected = digest(token);
   return (_method, call: ServerInterceptingCallInterface) =>
     new ServerInterceptingCall(
@@ -42,7 +50,7 @@ export function bearerAuthInterceptor(token: string): ServerInterceptor {
           next(
             new ServerListenerBuilder()
               .withOnReceiveMetadata((metadata, nextMetadata) => {
-                const verdict = checkBearer(metadata, expected);
+                const verdict = checkBearer(metadata, expected, hints);
                 if (verdict.ok) nextMetadata(metadata);
                 else call.sendStatus({ code: status.UNAUTHENTICATED, details: verdict.message });
               })

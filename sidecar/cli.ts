@@ -10,8 +10,20 @@ export interface ServeOptions {
   watchParent: boolean;
 }
 
+/** `serve-store DIR`: the reference model store server (sidecar/files/storeServer.ts). */
+export interface StoreOptions {
+  root: string;
+  listen: string;
+  token: string | undefined;
+  tokenFile: string | undefined;
+  /** Bytes per second per ReadFile stream; undefined for no cap. */
+  rateLimit: number | undefined;
+  logLevel: LogLevel;
+}
+
 export type Command =
   | { kind: 'serve'; options: ServeOptions }
+  | { kind: 'serve-store'; options: StoreOptions }
   | { kind: 'help'; text: string }
   | { kind: 'version' };
 
@@ -46,9 +58,47 @@ Options:
   -h, --help            Print this help and exit.
 
 Signals: SIGTERM and SIGINT shut down gracefully (calls in flight get 5 s).
-Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or missing token.`;
+Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or missing token.
+
+Commands:
+  serve-store DIR       Run the reference model store server instead (see
+                        node dist/sidecar.js serve-store --help).`;
+
+export const storeHelpText = `Usage: node dist/sidecar.js serve-store DIR [options]
+
+Serves the folder DIR read-only over the model store protocol
+(sidestream.store.v1.ModelStoreService, proto/sidestream/store/v1/model_store.proto):
+paged listings, sha256 (computed once per file while its size, modification time
+and inode stay the same), byte ranges streamed with flow control. Paths that leave
+DIR (.., absolute paths, NUL, backslashes) are INVALID_ARGUMENT; symbolic links
+that lead outside DIR are NOT_FOUND.
+
+On start it prints exactly one JSON line on stdout,
+  {"address":"127.0.0.1:PORT","pid":PID,"version":"X.Y.Z","root":"/real/DIR"}
+and logs to stderr.
+
+Options:
+  --listen HOST:PORT    Address to listen on (default 127.0.0.1:0, a free port on
+                        loopback). Anything else exposes DIR to the network.
+  --token TOKEN         Require "authorization: Bearer TOKEN" on every call. The
+                        token is visible to other users in the process list;
+                        prefer --token-file. Without a token the store is open to
+                        anyone who can reach the address.
+  --token-file PATH     Read the token from PATH (first line, trimmed).
+  --rate-limit BYTES_PER_SECOND
+                        Cap every ReadFile stream at this many bytes per second
+                        (for tests and benchmarks; suffixes k, M, G = 1000^n and
+                        Ki, Mi, Gi = 1024^n are accepted, e.g. 40M).
+  --log-level LEVEL     trace, debug, info, warn or error (default info); debug
+                        logs one "hashing PATH" line per sha256 computed.
+  -h, --help            Print this help and exit.
+
+Signals: SIGTERM and SIGINT shut down gracefully (calls in flight get 5 s).
+Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage (DIR missing or not
+a folder, unreadable token file).`;
 
 export function parseCommand(argv: readonly string[]): Command {
+  if (argv[0] === 'serve-store') return parseStoreCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -90,6 +140,66 @@ export function parseCommand(argv: readonly string[]): Command {
       watchParent: !values['no-parent-watch'],
     },
   };
+}
+
+function parseStoreCommand(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        listen: { type: 'string', default: '127.0.0.1:0' },
+        token: { type: 'string' },
+        'token-file': { type: 'string' },
+        'rate-limit': { type: 'string' },
+        'log-level': { type: 'string', default: 'info' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\nRun serve-store --help to see the options.`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help', text: storeHelpText };
+  if (positionals.length !== 1) {
+    throw new UsageError(`serve-store takes one folder to serve (serve-store DIR); got ${positionals.length === 0 ? 'none' : positionals.join(' ')}.`);
+  }
+  const logLevel = values['log-level'] as string;
+  if (!logLevels.includes(logLevel as LogLevel)) {
+    throw new UsageError(`--log-level must be one of ${logLevels.join(', ')}; got "${logLevel}".`);
+  }
+  const listen = values.listen as string;
+  parseListenAddress(listen);
+  if (values.token !== undefined && values['token-file'] !== undefined) {
+    throw new UsageError('pass either --token or --token-file, not both.');
+  }
+  if (values.token !== undefined && values.token.trim() === '') throw new UsageError('--token is empty.');
+  const rate = values['rate-limit'];
+  return {
+    kind: 'serve-store',
+    options: {
+      root: positionals[0]!,
+      listen,
+      token: values.token?.trim(),
+      tokenFile: values['token-file'],
+      rateLimit: rate === undefined ? undefined : parseByteRate(rate),
+      logLevel: logLevel as LogLevel,
+    },
+  };
+}
+
+const rateUnits: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
+
+/** "10000000", "10M", "40Mi", "1.5G" (an optional trailing "B" or "B/s") → bytes per second, at least 1. */
+export function parseByteRate(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(k|M|G|Ki|Mi|Gi)?(?:B(?:\/s)?)?$/.exec(text.trim());
+  const value = match ? Math.floor(Number(match[1]) * rateUnits[match[2] ?? '']!) : NaN;
+  if (!match || !Number.isSafeInteger(value) || value < 1) {
+    throw new UsageError(`--rate-limit expects bytes per second such as 10000000, 10M or 40Mi; got "${text}".`);
+  }
+  return value;
 }
 
 export interface ListenAddress {

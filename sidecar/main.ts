@@ -5,6 +5,7 @@ import { runningChildren, terminateAllChildren } from './processes';
 import { startSidecarServer } from './server';
 import { loadToken } from './token';
 import { version } from './version';
+import { runStoreCommand } from './files/storeCommand';
 
 const shutdownGraceMs = 5000;
 
@@ -18,6 +19,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
+  if (command.kind === 'serve-store') return runStoreCommand(command.options);
 
   const { options } = command;
   setLogLevel(options.logLevel);
