@@ -262,8 +262,9 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
         while (!cancelled && (inFlight >= maxInFlight || call.writableNeedDrain)) await wait(call.writableNeedDrain ? 1000 : undefined);
         if (cancelled || writeFailed) break;
         const length = Math.min(chunkBytes, range.end - position);
-        const delay = bucket?.take(length, Date.now()) ?? 0;
-        if (delay > 0) await wait(delay);
+        // The rate cap: sleep off the bucket's debt (write callbacks wake the loop early, so wait until the time has come).
+        const until = Date.now() + (bucket?.take(length, Date.now()) ?? 0);
+        while (!cancelled && Date.now() < until) await wait(until - Date.now());
         if (cancelled) break;
 
         const data = Buffer.allocUnsafe(length);
