@@ -3,6 +3,8 @@ import { type LogLevel, logLevels } from './log';
 
 export interface ServeOptions {
   listen: string;
+  /** The WHIP server (WebRTC ingest); undefined when it is off. */
+  whip: WhipOptions | undefined;
   tokenFile: string | undefined;
   ffmpegPath: string | undefined;
   ffprobePath: string | undefined;
@@ -19,6 +21,14 @@ export interface StoreOptions {
   /** Bytes per second per ReadFile stream; undefined for no cap. */
   rateLimit: number | undefined;
   logLevel: LogLevel;
+}
+
+export interface WhipOptions {
+  listen: string;
+  /** A session without RTP for this long ends, in milliseconds. */
+  idleTimeoutMs: number;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
 }
 
 export type Command =
@@ -46,6 +56,18 @@ Options:
                         sidecar to the network; the token is still required.
   --token-file PATH     Read the bearer token from PATH (first line, trimmed)
                         instead of SIDESTREAM_TOKEN.
+  --whip-listen HOST:PORT
+                        Address of the WHIP endpoint for WebRTC ingest (default
+                        127.0.0.1:0, loopback; "off" turns it off). POST offers to
+                        http://HOST:PORT/whip/<name> with the bearer token; the
+                        publisher page is at /publish. A non-loopback address lets
+                        phones on the network publish (logged as a warning).
+  --whip-timeout SECONDS
+                        End a WHIP session after this long without media from
+                        its publisher (default 5).
+  --whip-tls-cert PATH  PEM certificate for the WHIP endpoint: serve HTTPS (a
+                        phone's browser opens its camera only on HTTPS pages).
+  --whip-tls-key PATH   PEM private key for --whip-tls-cert.
   --ffmpeg PATH         The ffmpeg to run (else SIDESTREAM_FFMPEG, then the
                         ffmpeg-static package if installed, then PATH).
   --ffprobe PATH        The ffprobe to run (else SIDESTREAM_FFPROBE, then next to
@@ -108,6 +130,10 @@ export function parseCommand(argv: readonly string[]): Command {
       options: {
         listen: { type: 'string', default: '127.0.0.1:0' },
         'token-file': { type: 'string' },
+        'whip-listen': { type: 'string', default: '127.0.0.1:0' },
+        'whip-timeout': { type: 'string', default: '5' },
+        'whip-tls-cert': { type: 'string' },
+        'whip-tls-key': { type: 'string' },
         ffmpeg: { type: 'string' },
         ffprobe: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
@@ -133,6 +159,7 @@ export function parseCommand(argv: readonly string[]): Command {
     kind: 'serve',
     options: {
       listen,
+      whip: parseWhipOptions(values),
       tokenFile: values['token-file'],
       ffmpegPath: values.ffmpeg,
       ffprobePath: values.ffprobe,
@@ -202,17 +229,31 @@ export function parseByteRate(text: string): number {
   return value;
 }
 
+function parseWhipOptions(values: Record<string, string | boolean | undefined>): WhipOptions | undefined {
+  const listen = values['whip-listen'] as string;
+  if (listen === 'off') return undefined;
+  parseListenAddress(listen, '--whip-listen');
+  const seconds = Number(values['whip-timeout']);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    throw new UsageError(`--whip-timeout expects seconds between 0 and 3600 such as 5 or 0.5; got "${values['whip-timeout']}".`);
+  }
+  const tlsCert = values['whip-tls-cert'] as string | undefined;
+  const tlsKey = values['whip-tls-key'] as string | undefined;
+  if (!tlsCert !== !tlsKey) throw new UsageError('--whip-tls-cert and --whip-tls-key go together.');
+  return { listen, idleTimeoutMs: Math.round(seconds * 1000), tlsCert, tlsKey };
+}
+
 export interface ListenAddress {
   host: string;
   port: number;
 }
 
 /** Parses `host:port` or `[v6]:port`; port 0 asks the OS for a free port. */
-export function parseListenAddress(text: string): ListenAddress {
+export function parseListenAddress(text: string, flag = '--listen'): ListenAddress {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : NaN;
   if (!match || port > 65535) {
-    throw new UsageError(`--listen expects HOST:PORT such as 127.0.0.1:0 or [::1]:50051; got "${text}".`);
+    throw new UsageError(`${flag} expects HOST:PORT such as 127.0.0.1:0 or [::1]:50051; got "${text}".`);
   }
   return { host: match[1] ?? match[2]!, port };
 }

@@ -29,8 +29,13 @@ async function main(): Promise<number> {
     log.warn(`listening on ${options.listen}, beyond loopback: anyone who can reach it and has the token can call the sidecar.`);
   }
 
+  if (options.whip && !isLoopbackHost(parseListenAddress(options.whip.listen, '--whip-listen').host)) {
+    log.warn(`WHIP endpoint on ${options.whip.listen}, beyond loopback: anyone who can reach it and has the token can publish media to the sidecar.`);
+  }
+
   const server = await startSidecarServer({
     listen,
+    whip: options.whip,
     token,
     tools: { ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath },
     env: process.env,

@@ -4,7 +4,7 @@ import { RecordingServiceService } from '../proto/gen/sidestream/v1/recording';
 import { SidecarServiceService } from '../proto/gen/sidestream/v1/sidecar';
 import { streamsServiceWithFrameCodec } from '../proto/codec/frame';
 import { bearerAuthInterceptor } from './auth';
-import { type ListenAddress } from './cli';
+import { type ListenAddress, type WhipOptions } from './cli';
 import { HealthRegistry, ServingStatus } from './health';
 import { sidecarService } from './info';
 import { FeedRegistry } from './media/feeds';
@@ -12,12 +12,13 @@ import { RecordingRegistry, recordingService } from './media/recordingService';
 import { StreamRegistry } from './media/registry';
 import { streamsService } from './media/service';
 import type { Platform } from './media/types';
+import { startWhip, type WhipHandle } from './webrtc/start';
 import { readHwaccels, type ResolvedTool, type ToolSettings, resolveTools } from './tools';
 
 /** Frames and model chunks travel in messages larger than grpc-js's 4 MiB default. */
 export const maxMessageBytes = 64 * 1024 * 1024;
 
-export const capabilities = ['health', 'info', 'streams', 'audio', 'recording'];
+export const capabilities = ['health', 'info', 'streams', 'audio', 'recording', 'webrtc'];
 
 export const platform: Platform = process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux';
 
@@ -28,12 +29,16 @@ export interface SidecarServer {
   streams: StreamRegistry;
   /** Media the sidecar receives itself (WHIP publishers), decoded as `whip:<name>` streams. */
   feeds: FeedRegistry;
+  /** The WHIP endpoint, when WebRTC ingest is on. */
+  whip: WhipHandle | undefined;
   /** Stops taking calls; calls in flight get `graceMs` before they are cut. */
   shutdown(graceMs: number): Promise<void>;
 }
 
 export interface SidecarServerOptions {
   listen: ListenAddress;
+  /** The WHIP endpoint's options; undefined: no WebRTC ingest. */
+  whip?: WhipOptions | undefined;
   token: string;
   tools: ToolSettings;
   env: NodeJS.ProcessEnv;
@@ -64,11 +69,12 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     feeds: new FeedRegistry(),
   };
   const streams = new StreamRegistry(mediaTools);
+  const whip = options.whip ? await startWhip(options.whip, options.token, mediaTools.feeds) : undefined;
 
   server.addService(HealthService, health.implementation);
   server.addService(
     SidecarServiceService,
-    sidecarService({ address: () => address, tools: () => tools, hwaccels: () => hwaccels, capabilities: () => capabilities }),
+    sidecarService({ address: () => address, tools: () => tools, hwaccels: () => hwaccels, capabilities: () => (whip ? capabilities : capabilities.filter((c) => c !== 'webrtc')), whip: () => whip, feeds: mediaTools.feeds }),
   );
   server.addService(streamsServiceWithFrameCodec, streamsService(streams, mediaTools));
   const recordings = new RecordingRegistry();
@@ -90,9 +96,11 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     health,
     streams,
     feeds: mediaTools.feeds,
+    whip,
     shutdown: (graceMs) =>
       new Promise<void>((resolve) => {
         health.shutDown();
+        void whip?.close();
         // Recordings finish their files; subscribers' calls end with the streams; their ffmpeg processes exit.
         void recordings.stopAll().then(() => streams.closeAll());
         const timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import type { ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
+import type { ProbeResponse, WebrtcAnalytics } from '../../proto/gen/sidestream/v1/streams';
 
 /**
  * Media that the sidecar itself receives (a WHIP publisher, for instance) and hands
@@ -10,6 +10,8 @@ import type { ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
 export interface FeedInput {
   /** Demuxer options that go before this input's `-i`, e.g. ['-f', 'ivf']. */
   demuxerArgs: string[];
+  /** What the input carries: the decoder takes video and audio from the right inputs. */
+  media?: 'video' | 'audio';
   /** A fresh stream of this input for one decoder run, starting where ffmpeg can decode (a keyframe). */
   open(): Readable;
 }
@@ -22,6 +24,10 @@ export interface MediaFeed {
   inputs(): FeedInput[];
   /** Resolves with a reason when the feed is over (the publisher left): its stream ends. */
   readonly ended: Promise<string>;
+  /** The decoder reported damage: the feed should get a keyframe (a WebRTC PLI). */
+  requestKeyframe?(reason: string): void;
+  /** Receive figures of a WebRTC feed, added to its stream's analytics. */
+  stats?(): WebrtcAnalytics;
 }
 
 /** The feeds of one sidecar by name; emits 'added' and 'removed' with the feed. */

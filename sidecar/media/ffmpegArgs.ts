@@ -101,9 +101,10 @@ function fanOut(input: string, chains: string[], labels: string[], split: 'split
 export type ResolvedOutput = OutputSpec & ResolvedSize;
 
 /** One output's filter chain: scale (only when the size changes), pixel format, showinfo. */
-function outputChain(output: ResolvedOutput, source: ResolvedSize, index: number): string {
+function outputChain(output: ResolvedOutput, source: ResolvedSize, index: number, alwaysScale = false): string {
   const steps: string[] = [];
-  const scaled = output.width !== source.width || output.height !== source.height;
+  // A feed's picture size can change mid-stream (a WebRTC publisher adapts it): scale to the size the outputs promise.
+  const scaled = alwaysScale || output.width !== source.width || output.height !== source.height;
   if (output.format === 'jpeg') {
     // Full-range 4:2:0, as JPEG defines it (limited range would look washed out).
     steps.push(`scale=${scaled ? `${output.width}:${output.height}:` : ''}out_range=full:flags=bilinear`, 'format=yuv420p');
@@ -153,7 +154,7 @@ export function buildDecodeArgs(
   const streams = inputStreams(spec, options.feedInputs);
   const graph: string[] = [];
   const encoded = recordings.flatMap((plan, index) => (plan.video && !plan.video.copy ? [index] : []));
-  const videoChains = [...outputs.map((output, index) => outputChain(output, source, index)), ...encoded.map(() => recordingVideoChain)];
+  const videoChains = [...outputs.map((output, index) => outputChain(output, source, index, spec.kind === 'feed')), ...encoded.map(() => recordingVideoChain)];
   const videoLabels = [...outputs.map((_, i) => outputLabel(i)), ...encoded.map(recordingVideoLabel)];
   if (videoChains.length > 0) {
     const crop = regionCrop(spec, options.platform);

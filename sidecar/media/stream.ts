@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
+import type { ProbeResponse, WebrtcAnalytics } from '../../proto/gen/sidestream/v1/streams';
 import { log } from '../log';
 import { AudioLevels, type ChannelLevelFigures, LatencyWindow, RateWindow } from './analytics';
 import { Decoder, type DecoderAudio, type DecoderExit, type DecoderFrame, nowUs } from './decoder';
@@ -84,6 +84,8 @@ export interface StreamFigures {
   subscribers: ReturnType<VideoSubscriber['figures']>[];
   windowMs: number;
   audio?: AudioFigures;
+  /** For a WHIP publisher's stream: the WebRTC session's receive figures. */
+  webrtc?: WebrtcAnalytics;
 }
 
 /** Lines of ffmpeg's stderr worth keeping in a failure reason. */
@@ -357,6 +359,7 @@ export class MediaStream extends EventEmitter {
       subscribers,
       windowMs: rateWindowMs,
       ...(this.probe?.streams.some((s) => s.type === 'audio') ? { audio: this.audioFigures(at) } : {}),
+      ...(this.watchedFeed?.stats && this.config.spec.kind === 'feed' ? { webrtc: this.watchedFeed.stats() } : {}),
     };
   }
 
@@ -600,7 +603,9 @@ export class MediaStream extends EventEmitter {
         this.emitState();
       },
       onDecodeError: () => {
-        if (generation === this.generation) this.droppedByDecoder++;
+        if (generation !== this.generation) return;
+        this.droppedByDecoder++;
+        this.watchedFeed?.requestKeyframe?.('the decoder reported a damaged frame');
       },
       onExit: (exit) => {
         if (generation === this.generation) this.onDecoderExit(exit);

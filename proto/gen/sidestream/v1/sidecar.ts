@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -82,6 +84,43 @@ export interface GetInfoResponse {
    * e.g. "cuda", "vaapi"; whether a device is present shows when a stream starts.
    */
   hwaccels: string[];
+  /**
+   * The WHIP endpoint (RFC 9725) of the sidecar's WebRTC ingest, e.g.
+   * "http://127.0.0.1:PORT/whip"; a publisher POSTs its offer to
+   * "<whip_url>/<name>" with the sidecar's token as its bearer token, and the
+   * stream "whip:<name>" decodes it. Empty when WebRTC ingest is off.
+   */
+  whipUrl: string;
+  /**
+   * The publisher page the WHIP server serves ("<base>/publish"): a camera and
+   * microphone in a browser tab, sent over WHIP. Empty when WebRTC ingest is off.
+   */
+  whipPublishUrl: string;
+}
+
+/** WatchFeedsRequest has no fields; it exists so that fields can be added later. */
+export interface WatchFeedsRequest {
+}
+
+/** FeedInfo describes media the sidecar receives itself, e.g. a WHIP publisher. */
+export interface FeedInfo {
+  /** The feed's name; the stream URI "<scheme>:<name>" decodes it. */
+  name: string;
+  /** The stream URI that decodes it, e.g. "whip:phone". */
+  uri: string;
+  /** The negotiated video codec ("vp8", "h264"), empty without video. */
+  videoCodec: string;
+  /** The negotiated audio codec ("opus"), empty without audio. */
+  audioCodec: string;
+  /** Where the publisher's media comes from, "host:port" (its selected ICE candidate), when known. */
+  remoteAddress: string;
+  /** When the publisher connected, in microseconds since the Unix epoch. */
+  connectedAtUs: number;
+}
+
+/** FeedList is every connected feed, sent whenever the set changes. */
+export interface FeedList {
+  feeds: FeedInfo[];
 }
 
 function createBaseGetInfoRequest(): GetInfoRequest {
@@ -281,6 +320,8 @@ function createBaseGetInfoResponse(): GetInfoResponse {
     runtimeVersion: "",
     platform: "",
     hwaccels: [],
+    whipUrl: "",
+    whipPublishUrl: "",
   };
 }
 
@@ -315,6 +356,12 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     }
     for (const v of message.hwaccels) {
       writer.uint32(82).string(v!);
+    }
+    if (message.whipUrl !== "") {
+      writer.uint32(90).string(message.whipUrl);
+    }
+    if (message.whipPublishUrl !== "") {
+      writer.uint32(98).string(message.whipPublishUrl);
     }
     return writer;
   },
@@ -412,6 +459,22 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
             message.hwaccels.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.whipUrl = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.whipPublishUrl = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -448,6 +511,16 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
       hwaccels: globalThis.Array.isArray(object?.hwaccels)
         ? object.hwaccels.map((e: any) => globalThis.String(e))
         : [],
+      whipUrl: isSet(object.whipUrl)
+        ? globalThis.String(object.whipUrl)
+        : isSet(object.whip_url)
+        ? globalThis.String(object.whip_url)
+        : "",
+      whipPublishUrl: isSet(object.whipPublishUrl)
+        ? globalThis.String(object.whipPublishUrl)
+        : isSet(object.whip_publish_url)
+        ? globalThis.String(object.whip_publish_url)
+        : "",
     };
   },
 
@@ -483,6 +556,12 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     if (message.hwaccels?.length) {
       obj.hwaccels = message.hwaccels;
     }
+    if (message.whipUrl !== "") {
+      obj.whipUrl = message.whipUrl;
+    }
+    if (message.whipPublishUrl !== "") {
+      obj.whipPublishUrl = message.whipPublishUrl;
+    }
     return obj;
   },
 
@@ -505,6 +584,292 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     message.runtimeVersion = object.runtimeVersion ?? "";
     message.platform = object.platform ?? "";
     message.hwaccels = object.hwaccels?.map((e) => e) || [];
+    message.whipUrl = object.whipUrl ?? "";
+    message.whipPublishUrl = object.whipPublishUrl ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchFeedsRequest(): WatchFeedsRequest {
+  return {};
+}
+
+export const WatchFeedsRequest: MessageFns<WatchFeedsRequest> = {
+  encode(_: WatchFeedsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchFeedsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchFeedsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): WatchFeedsRequest {
+    return {};
+  },
+
+  toJSON(_: WatchFeedsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchFeedsRequest>, I>>(base?: I): WatchFeedsRequest {
+    return WatchFeedsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchFeedsRequest>, I>>(_: I): WatchFeedsRequest {
+    const message = createBaseWatchFeedsRequest();
+    return message;
+  },
+};
+
+function createBaseFeedInfo(): FeedInfo {
+  return { name: "", uri: "", videoCodec: "", audioCodec: "", remoteAddress: "", connectedAtUs: 0 };
+}
+
+export const FeedInfo: MessageFns<FeedInfo> = {
+  encode(message: FeedInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.uri !== "") {
+      writer.uint32(18).string(message.uri);
+    }
+    if (message.videoCodec !== "") {
+      writer.uint32(26).string(message.videoCodec);
+    }
+    if (message.audioCodec !== "") {
+      writer.uint32(34).string(message.audioCodec);
+    }
+    if (message.remoteAddress !== "") {
+      writer.uint32(42).string(message.remoteAddress);
+    }
+    if (message.connectedAtUs !== 0) {
+      writer.uint32(48).int64(message.connectedAtUs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FeedInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFeedInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.uri = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.videoCodec = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.audioCodec = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.remoteAddress = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.connectedAtUs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FeedInfo {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      uri: isSet(object.uri) ? globalThis.String(object.uri) : "",
+      videoCodec: isSet(object.videoCodec)
+        ? globalThis.String(object.videoCodec)
+        : isSet(object.video_codec)
+        ? globalThis.String(object.video_codec)
+        : "",
+      audioCodec: isSet(object.audioCodec)
+        ? globalThis.String(object.audioCodec)
+        : isSet(object.audio_codec)
+        ? globalThis.String(object.audio_codec)
+        : "",
+      remoteAddress: isSet(object.remoteAddress)
+        ? globalThis.String(object.remoteAddress)
+        : isSet(object.remote_address)
+        ? globalThis.String(object.remote_address)
+        : "",
+      connectedAtUs: isSet(object.connectedAtUs)
+        ? globalThis.Number(object.connectedAtUs)
+        : isSet(object.connected_at_us)
+        ? globalThis.Number(object.connected_at_us)
+        : 0,
+    };
+  },
+
+  toJSON(message: FeedInfo): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.uri !== "") {
+      obj.uri = message.uri;
+    }
+    if (message.videoCodec !== "") {
+      obj.videoCodec = message.videoCodec;
+    }
+    if (message.audioCodec !== "") {
+      obj.audioCodec = message.audioCodec;
+    }
+    if (message.remoteAddress !== "") {
+      obj.remoteAddress = message.remoteAddress;
+    }
+    if (message.connectedAtUs !== 0) {
+      obj.connectedAtUs = Math.round(message.connectedAtUs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FeedInfo>, I>>(base?: I): FeedInfo {
+    return FeedInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FeedInfo>, I>>(object: I): FeedInfo {
+    const message = createBaseFeedInfo();
+    message.name = object.name ?? "";
+    message.uri = object.uri ?? "";
+    message.videoCodec = object.videoCodec ?? "";
+    message.audioCodec = object.audioCodec ?? "";
+    message.remoteAddress = object.remoteAddress ?? "";
+    message.connectedAtUs = object.connectedAtUs ?? 0;
+    return message;
+  },
+};
+
+function createBaseFeedList(): FeedList {
+  return { feeds: [] };
+}
+
+export const FeedList: MessageFns<FeedList> = {
+  encode(message: FeedList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.feeds) {
+      FeedInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FeedList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFeedList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.feeds.push(FeedInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FeedList {
+    return { feeds: globalThis.Array.isArray(object?.feeds) ? object.feeds.map((e: any) => FeedInfo.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: FeedList): unknown {
+    const obj: any = {};
+    if (message.feeds?.length) {
+      obj.feeds = message.feeds.map((e) => FeedInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<FeedList>, I>>(base?: I): FeedList {
+    return FeedList.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FeedList>, I>>(object: I): FeedList {
+    const message = createBaseFeedList();
+    message.feeds = object.feeds?.map((e) => FeedInfo.fromPartial(e)) || [];
     return message;
   },
 };
@@ -522,11 +887,29 @@ export const SidecarServiceService = {
     responseSerialize: (value: GetInfoResponse): Buffer => Buffer.from(GetInfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetInfoResponse => GetInfoResponse.decode(value),
   },
+  /**
+   * WatchFeeds sends the connected feeds (WHIP publishers) now and whenever a
+   * publisher connects or leaves, until the call is cancelled.
+   */
+  watchFeeds: {
+    path: "/sidestream.v1.SidecarService/WatchFeeds" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchFeedsRequest): Buffer => Buffer.from(WatchFeedsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchFeedsRequest => WatchFeedsRequest.decode(value),
+    responseSerialize: (value: FeedList): Buffer => Buffer.from(FeedList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): FeedList => FeedList.decode(value),
+  },
 } as const;
 
 export interface SidecarServiceServer extends UntypedServiceImplementation {
   /** GetInfo returns the sidecar's version, process, uptime, resolved tools and capabilities. */
   getInfo: handleUnaryCall<GetInfoRequest, GetInfoResponse>;
+  /**
+   * WatchFeeds sends the connected feeds (WHIP publishers) now and whenever a
+   * publisher connects or leaves, until the call is cancelled.
+   */
+  watchFeeds: handleServerStreamingCall<WatchFeedsRequest, FeedList>;
 }
 
 export interface SidecarServiceClient extends Client {
@@ -546,6 +929,16 @@ export interface SidecarServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetInfoResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * WatchFeeds sends the connected feeds (WHIP publishers) now and whenever a
+   * publisher connects or leaves, until the call is cancelled.
+   */
+  watchFeeds(request: WatchFeedsRequest, options?: Partial<CallOptions>): ClientReadableStream<FeedList>;
+  watchFeeds(
+    request: WatchFeedsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<FeedList>;
 }
 
 export const SidecarServiceClient = makeGenericClientConstructor(
@@ -572,6 +965,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -638,7 +638,59 @@ export interface StreamAnalytics {
   /** The window these rates cover, in milliseconds. */
   windowMs: number;
   /** Audio figures, for streams with audio. */
-  audio?: AudioAnalytics | undefined;
+  audio?:
+    | AudioAnalytics
+    | undefined;
+  /** WebRTC receive figures, for streams of a WHIP publisher (whip:<name>). */
+  webrtc?: WebrtcAnalytics | undefined;
+}
+
+/** RtpTrackAnalytics are the receive figures of one RTP track of a WebRTC session. */
+export interface RtpTrackAnalytics {
+  /** The negotiated codec, e.g. "vp8", "h264", "opus". */
+  codec: string;
+  /** RTP packets received (retransmissions included), since the session started. */
+  packetsReceived: number;
+  /** Packets never received, even after NACKs (RFC 3550 cumulative loss), since the session started. */
+  packetsLost: number;
+  /** Interarrival jitter (RFC 3550), in milliseconds. */
+  jitterMs: number;
+  /** NACK packets sent for this track, since the session started. */
+  nacksSent: number;
+  /** Picture loss indications sent for this track (video), since the session started. */
+  plisSent: number;
+  /** Received bit rate over the last window, bits per second (RTP payloads). */
+  bitRate: number;
+  /** Frames assembled per second over the last window (video). */
+  frameRate: number;
+  /** Keyframes received, since the session started (video). */
+  keyframes: number;
+  /** Mean interval between the last keyframes, in milliseconds; 0 until two arrived (video). */
+  keyframeIntervalMs: number;
+  /** Frames dropped because a packet was lost for good (until the next keyframe), since the session started. */
+  framesDropped: number;
+  /** Packets that arrived again as retransmissions (answers to NACKs), since the session started. */
+  packetsRetransmitted: number;
+}
+
+/** WebrtcAnalytics are the figures of the WebRTC session behind a stream. */
+export interface WebrtcAnalytics {
+  /** The WHIP session's id (the last part of its Location). */
+  sessionId: string;
+  /** The ICE connection state, e.g. "connected". */
+  iceState: string;
+  /** The video track; absent without video. */
+  video?:
+    | RtpTrackAnalytics
+    | undefined;
+  /** The audio track; absent without audio. */
+  audio?:
+    | RtpTrackAnalytics
+    | undefined;
+  /** The receiver's estimated maximum bit rate last sent to the publisher (REMB), bits per second. */
+  rembBitRate: number;
+  /** Milliseconds since the last RTP packet arrived. */
+  lastPacketAgeMs: number;
 }
 
 /** ChannelLevel is one audio channel's level over the last window. */
@@ -3159,6 +3211,7 @@ function createBaseStreamAnalytics(): StreamAnalytics {
     subscribers: [],
     windowMs: 0,
     audio: undefined,
+    webrtc: undefined,
   };
 }
 
@@ -3202,6 +3255,9 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
     }
     if (message.audio !== undefined) {
       AudioAnalytics.encode(message.audio, writer.uint32(106).fork()).join();
+    }
+    if (message.webrtc !== undefined) {
+      WebrtcAnalytics.encode(message.webrtc, writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -3323,6 +3379,14 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
             message.audio = AudioAnalytics.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.webrtc = WebrtcAnalytics.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3388,6 +3452,7 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
         ? globalThis.Number(object.window_ms)
         : 0,
       audio: isSet(object.audio) ? AudioAnalytics.fromJSON(object.audio) : undefined,
+      webrtc: isSet(object.webrtc) ? WebrtcAnalytics.fromJSON(object.webrtc) : undefined,
     };
   },
 
@@ -3432,6 +3497,9 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
     if (message.audio !== undefined) {
       obj.audio = AudioAnalytics.toJSON(message.audio);
     }
+    if (message.webrtc !== undefined) {
+      obj.webrtc = WebrtcAnalytics.toJSON(message.webrtc);
+    }
     return obj;
   },
 
@@ -3457,6 +3525,476 @@ export const StreamAnalytics: MessageFns<StreamAnalytics> = {
     message.audio = (object.audio !== undefined && object.audio !== null)
       ? AudioAnalytics.fromPartial(object.audio)
       : undefined;
+    message.webrtc = (object.webrtc !== undefined && object.webrtc !== null)
+      ? WebrtcAnalytics.fromPartial(object.webrtc)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRtpTrackAnalytics(): RtpTrackAnalytics {
+  return {
+    codec: "",
+    packetsReceived: 0,
+    packetsLost: 0,
+    jitterMs: 0,
+    nacksSent: 0,
+    plisSent: 0,
+    bitRate: 0,
+    frameRate: 0,
+    keyframes: 0,
+    keyframeIntervalMs: 0,
+    framesDropped: 0,
+    packetsRetransmitted: 0,
+  };
+}
+
+export const RtpTrackAnalytics: MessageFns<RtpTrackAnalytics> = {
+  encode(message: RtpTrackAnalytics, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.codec !== "") {
+      writer.uint32(10).string(message.codec);
+    }
+    if (message.packetsReceived !== 0) {
+      writer.uint32(16).uint64(message.packetsReceived);
+    }
+    if (message.packetsLost !== 0) {
+      writer.uint32(24).int64(message.packetsLost);
+    }
+    if (message.jitterMs !== 0) {
+      writer.uint32(33).double(message.jitterMs);
+    }
+    if (message.nacksSent !== 0) {
+      writer.uint32(40).uint64(message.nacksSent);
+    }
+    if (message.plisSent !== 0) {
+      writer.uint32(48).uint64(message.plisSent);
+    }
+    if (message.bitRate !== 0) {
+      writer.uint32(57).double(message.bitRate);
+    }
+    if (message.frameRate !== 0) {
+      writer.uint32(65).double(message.frameRate);
+    }
+    if (message.keyframes !== 0) {
+      writer.uint32(72).uint64(message.keyframes);
+    }
+    if (message.keyframeIntervalMs !== 0) {
+      writer.uint32(81).double(message.keyframeIntervalMs);
+    }
+    if (message.framesDropped !== 0) {
+      writer.uint32(88).uint64(message.framesDropped);
+    }
+    if (message.packetsRetransmitted !== 0) {
+      writer.uint32(96).uint64(message.packetsRetransmitted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RtpTrackAnalytics {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRtpTrackAnalytics();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.codec = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.packetsReceived = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.packetsLost = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.jitterMs = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.nacksSent = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.plisSent = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.bitRate = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.frameRate = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.keyframes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.keyframeIntervalMs = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.framesDropped = longToNumber(reader.uint64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.packetsRetransmitted = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RtpTrackAnalytics {
+    return {
+      codec: isSet(object.codec) ? globalThis.String(object.codec) : "",
+      packetsReceived: isSet(object.packetsReceived)
+        ? globalThis.Number(object.packetsReceived)
+        : isSet(object.packets_received)
+        ? globalThis.Number(object.packets_received)
+        : 0,
+      packetsLost: isSet(object.packetsLost)
+        ? globalThis.Number(object.packetsLost)
+        : isSet(object.packets_lost)
+        ? globalThis.Number(object.packets_lost)
+        : 0,
+      jitterMs: isSet(object.jitterMs)
+        ? globalThis.Number(object.jitterMs)
+        : isSet(object.jitter_ms)
+        ? globalThis.Number(object.jitter_ms)
+        : 0,
+      nacksSent: isSet(object.nacksSent)
+        ? globalThis.Number(object.nacksSent)
+        : isSet(object.nacks_sent)
+        ? globalThis.Number(object.nacks_sent)
+        : 0,
+      plisSent: isSet(object.plisSent)
+        ? globalThis.Number(object.plisSent)
+        : isSet(object.plis_sent)
+        ? globalThis.Number(object.plis_sent)
+        : 0,
+      bitRate: isSet(object.bitRate)
+        ? globalThis.Number(object.bitRate)
+        : isSet(object.bit_rate)
+        ? globalThis.Number(object.bit_rate)
+        : 0,
+      frameRate: isSet(object.frameRate)
+        ? globalThis.Number(object.frameRate)
+        : isSet(object.frame_rate)
+        ? globalThis.Number(object.frame_rate)
+        : 0,
+      keyframes: isSet(object.keyframes) ? globalThis.Number(object.keyframes) : 0,
+      keyframeIntervalMs: isSet(object.keyframeIntervalMs)
+        ? globalThis.Number(object.keyframeIntervalMs)
+        : isSet(object.keyframe_interval_ms)
+        ? globalThis.Number(object.keyframe_interval_ms)
+        : 0,
+      framesDropped: isSet(object.framesDropped)
+        ? globalThis.Number(object.framesDropped)
+        : isSet(object.frames_dropped)
+        ? globalThis.Number(object.frames_dropped)
+        : 0,
+      packetsRetransmitted: isSet(object.packetsRetransmitted)
+        ? globalThis.Number(object.packetsRetransmitted)
+        : isSet(object.packets_retransmitted)
+        ? globalThis.Number(object.packets_retransmitted)
+        : 0,
+    };
+  },
+
+  toJSON(message: RtpTrackAnalytics): unknown {
+    const obj: any = {};
+    if (message.codec !== "") {
+      obj.codec = message.codec;
+    }
+    if (message.packetsReceived !== 0) {
+      obj.packetsReceived = Math.round(message.packetsReceived);
+    }
+    if (message.packetsLost !== 0) {
+      obj.packetsLost = Math.round(message.packetsLost);
+    }
+    if (message.jitterMs !== 0) {
+      obj.jitterMs = floatToJson(message.jitterMs);
+    }
+    if (message.nacksSent !== 0) {
+      obj.nacksSent = Math.round(message.nacksSent);
+    }
+    if (message.plisSent !== 0) {
+      obj.plisSent = Math.round(message.plisSent);
+    }
+    if (message.bitRate !== 0) {
+      obj.bitRate = floatToJson(message.bitRate);
+    }
+    if (message.frameRate !== 0) {
+      obj.frameRate = floatToJson(message.frameRate);
+    }
+    if (message.keyframes !== 0) {
+      obj.keyframes = Math.round(message.keyframes);
+    }
+    if (message.keyframeIntervalMs !== 0) {
+      obj.keyframeIntervalMs = floatToJson(message.keyframeIntervalMs);
+    }
+    if (message.framesDropped !== 0) {
+      obj.framesDropped = Math.round(message.framesDropped);
+    }
+    if (message.packetsRetransmitted !== 0) {
+      obj.packetsRetransmitted = Math.round(message.packetsRetransmitted);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RtpTrackAnalytics>, I>>(base?: I): RtpTrackAnalytics {
+    return RtpTrackAnalytics.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RtpTrackAnalytics>, I>>(object: I): RtpTrackAnalytics {
+    const message = createBaseRtpTrackAnalytics();
+    message.codec = object.codec ?? "";
+    message.packetsReceived = object.packetsReceived ?? 0;
+    message.packetsLost = object.packetsLost ?? 0;
+    message.jitterMs = object.jitterMs ?? 0;
+    message.nacksSent = object.nacksSent ?? 0;
+    message.plisSent = object.plisSent ?? 0;
+    message.bitRate = object.bitRate ?? 0;
+    message.frameRate = object.frameRate ?? 0;
+    message.keyframes = object.keyframes ?? 0;
+    message.keyframeIntervalMs = object.keyframeIntervalMs ?? 0;
+    message.framesDropped = object.framesDropped ?? 0;
+    message.packetsRetransmitted = object.packetsRetransmitted ?? 0;
+    return message;
+  },
+};
+
+function createBaseWebrtcAnalytics(): WebrtcAnalytics {
+  return { sessionId: "", iceState: "", video: undefined, audio: undefined, rembBitRate: 0, lastPacketAgeMs: 0 };
+}
+
+export const WebrtcAnalytics: MessageFns<WebrtcAnalytics> = {
+  encode(message: WebrtcAnalytics, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionId !== "") {
+      writer.uint32(10).string(message.sessionId);
+    }
+    if (message.iceState !== "") {
+      writer.uint32(18).string(message.iceState);
+    }
+    if (message.video !== undefined) {
+      RtpTrackAnalytics.encode(message.video, writer.uint32(26).fork()).join();
+    }
+    if (message.audio !== undefined) {
+      RtpTrackAnalytics.encode(message.audio, writer.uint32(34).fork()).join();
+    }
+    if (message.rembBitRate !== 0) {
+      writer.uint32(41).double(message.rembBitRate);
+    }
+    if (message.lastPacketAgeMs !== 0) {
+      writer.uint32(49).double(message.lastPacketAgeMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WebrtcAnalytics {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWebrtcAnalytics();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.iceState = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.video = RtpTrackAnalytics.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.audio = RtpTrackAnalytics.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.rembBitRate = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.lastPacketAgeMs = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WebrtcAnalytics {
+    return {
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      iceState: isSet(object.iceState)
+        ? globalThis.String(object.iceState)
+        : isSet(object.ice_state)
+        ? globalThis.String(object.ice_state)
+        : "",
+      video: isSet(object.video) ? RtpTrackAnalytics.fromJSON(object.video) : undefined,
+      audio: isSet(object.audio) ? RtpTrackAnalytics.fromJSON(object.audio) : undefined,
+      rembBitRate: isSet(object.rembBitRate)
+        ? globalThis.Number(object.rembBitRate)
+        : isSet(object.remb_bit_rate)
+        ? globalThis.Number(object.remb_bit_rate)
+        : 0,
+      lastPacketAgeMs: isSet(object.lastPacketAgeMs)
+        ? globalThis.Number(object.lastPacketAgeMs)
+        : isSet(object.last_packet_age_ms)
+        ? globalThis.Number(object.last_packet_age_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: WebrtcAnalytics): unknown {
+    const obj: any = {};
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.iceState !== "") {
+      obj.iceState = message.iceState;
+    }
+    if (message.video !== undefined) {
+      obj.video = RtpTrackAnalytics.toJSON(message.video);
+    }
+    if (message.audio !== undefined) {
+      obj.audio = RtpTrackAnalytics.toJSON(message.audio);
+    }
+    if (message.rembBitRate !== 0) {
+      obj.rembBitRate = floatToJson(message.rembBitRate);
+    }
+    if (message.lastPacketAgeMs !== 0) {
+      obj.lastPacketAgeMs = floatToJson(message.lastPacketAgeMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WebrtcAnalytics>, I>>(base?: I): WebrtcAnalytics {
+    return WebrtcAnalytics.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WebrtcAnalytics>, I>>(object: I): WebrtcAnalytics {
+    const message = createBaseWebrtcAnalytics();
+    message.sessionId = object.sessionId ?? "";
+    message.iceState = object.iceState ?? "";
+    message.video = (object.video !== undefined && object.video !== null)
+      ? RtpTrackAnalytics.fromPartial(object.video)
+      : undefined;
+    message.audio = (object.audio !== undefined && object.audio !== null)
+      ? RtpTrackAnalytics.fromPartial(object.audio)
+      : undefined;
+    message.rembBitRate = object.rembBitRate ?? 0;
+    message.lastPacketAgeMs = object.lastPacketAgeMs ?? 0;
     return message;
   },
 };
