@@ -17,6 +17,7 @@ import {
 } from '../../proto/gen/sidestream/v1/streams';
 import { log } from '../log';
 import { listDevices } from './devices';
+import type { FeedRegistry } from './feeds';
 import { probeSource } from './probe';
 import type { Delivery, QueueOptions } from './queue';
 import type { Subscriber } from './subscriber';
@@ -174,7 +175,7 @@ export function unaryAfter<T>(ready: Promise<unknown>, callback: sendUnaryData<T
 
 export function streamsService(
   registry: StreamRegistry,
-  tools: { ffmpeg(): string; ffprobe(): string; platform: Platform; ready: Promise<unknown> },
+  tools: { ffmpeg(): string; ffprobe(): string; platform: Platform; ready: Promise<unknown>; feeds?: FeedRegistry },
 ): StreamsServiceServer {
   const unary = <T>(callback: sendUnaryData<T>, work: () => Promise<T> | T) => unaryAfter(tools.ready, callback, work);
   return {
@@ -182,6 +183,12 @@ export function streamsService(
     probe: (call, callback) =>
       unary(callback, async () => {
         const spec = parseSourceUri(call.request.uri, tools.platform);
+        if (spec.kind === 'feed') {
+          // A feed describes itself (a WHIP publisher once its first keyframe is in).
+          const feed = tools.feeds?.get(spec.name);
+          if (!feed) throw new MediaError('not-found', `no ${spec.scheme} publisher named "${spec.name}" is connected`);
+          return feed.describe();
+        }
         return probeSource(tools.ffprobe(), spec, { platform: tools.platform, timeoutMs: call.request.timeoutMs || 10_000 });
       }),
     openStream: (call, callback) => unary(callback, async () => ({ stream: toStreamInfo((await registry.open(call.request)).snapshot()) })),
