@@ -9,6 +9,7 @@ describe('parseCommand', () => {
       kind: 'serve',
       options: {
         listen: '127.0.0.1:0',
+        whip: { listen: '127.0.0.1:0', idleTimeoutMs: 5000, tlsCert: undefined, tlsKey: undefined },
         tokenFile: undefined,
         ffmpegPath: undefined,
         ffprobePath: undefined,
@@ -31,6 +32,7 @@ describe('parseCommand', () => {
       kind: 'serve',
       options: {
         listen: '[::1]:50051',
+        whip: { listen: '127.0.0.1:0', idleTimeoutMs: 5000, tlsCert: undefined, tlsKey: undefined },
         tokenFile: '/run/token',
         ffmpegPath: '/opt/ffmpeg',
         ffprobePath: '/opt/ffprobe',
