@@ -5,6 +5,7 @@ import { mediaSuite } from './suites/media';
 import { previewSuite } from './suites/preview';
 import { recordingSuite } from './suites/recording';
 import { startupSuite } from './suites/startup';
+import { webrtcSuite } from './suites/webrtc';
 
 export interface BenchSuite {
   name: string;
@@ -12,7 +13,7 @@ export interface BenchSuite {
   run(): Promise<Record<string, unknown>>;
 }
 
-const suites: BenchSuite[] = [startupSuite, mediaSuite, recordingSuite, previewSuite];
+const suites: BenchSuite[] = [startupSuite, mediaSuite, recordingSuite, previewSuite, webrtcSuite];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

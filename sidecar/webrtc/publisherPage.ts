@@ -114,6 +114,7 @@ export const publisherScript = String.raw`'use strict';
       show('starting', 'Connecting…');
       await pc.setLocalDescription(await pc.createOffer());
       await waitForIce(pc);
+      state.postedAt = Date.now();
       const response = await fetch('/whip/' + encodeURIComponent(name), {
         method: 'POST',
         headers: { 'Content-Type': 'application/sdp', Authorization: 'Bearer ' + state.token },

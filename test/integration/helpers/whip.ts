@@ -43,6 +43,8 @@ export interface Publisher {
   /** The Location of the session, once live. */
   location(): Promise<string>;
   phase(): Promise<string>;
+  /** When the page sent its POST (Date.now() in the browser: the same clock as this process's). */
+  postedAt(): Promise<number>;
   /** The browser's outbound video figures (getStats). */
   sentVideo(): Promise<{ framesSent: number; width: number; height: number; fps: number; nackCount?: number; pliCount?: number; timestamp: number } | undefined>;
   stop(): Promise<void>;
@@ -86,6 +88,7 @@ export async function publish(browser: Browser, publishUrl: string, options: Pub
   return {
     page,
     phase,
+    postedAt: () => page.evaluate(() => (window as unknown as { sidestreamPublisher: { postedAt: number } }).sidestreamPublisher.postedAt),
     location: () => page.evaluate(() => (window as unknown as { sidestreamPublisher: { location: string } }).sidestreamPublisher.location),
     sentVideo: () => page.evaluate(() => (window as unknown as { sidestreamPublisher: { sentVideo(): Promise<never> } }).sidestreamPublisher.sentVideo()),
     stop: () => page.evaluate(() => (window as unknown as { sidestreamPublisher: { stop(): Promise<void> } }).sidestreamPublisher.stop()),
