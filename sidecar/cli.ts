@@ -10,6 +10,10 @@ export interface ServeOptions {
   ffprobePath: string | undefined;
   logLevel: LogLevel;
   watchParent: boolean;
+  /** The model cache's folder; undefined: SIDESTREAM_CACHE_DIR, else the user's cache folder. */
+  cacheDir: string | undefined;
+  /** The model cache's size limit in bytes; 0 for none. */
+  cacheLimit: number;
 }
 
 /** `serve-store DIR`: the reference model store server (sidecar/files/storeServer.ts). */
@@ -73,6 +77,12 @@ Options:
   --ffprobe PATH        The ffprobe to run (else SIDESTREAM_FFPROBE, then next to
                         the resolved ffmpeg, then PATH).
   --log-level LEVEL     trace, debug, info, warn or error (default info).
+  --cache-dir PATH      The model file cache (default SIDESTREAM_CACHE_DIR, else
+                        $XDG_CACHE_HOME/sidestream/models or ~/.cache/...). Several
+                        sidecars and other programs may share one cache folder.
+  --cache-limit BYTES   Evict least-recently-used model files beyond this size
+                        (e.g. 20Gi; default 0, no limit). Pinned files and files
+                        being fetched are never evicted.
   --no-parent-watch     Keep running when the parent process goes away. By
                         default the sidecar exits when its stdin pipe closes or
                         its parent process exits, and takes its children along.
@@ -138,6 +148,8 @@ export function parseCommand(argv: readonly string[]): Command {
         ffprobe: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         'no-parent-watch': { type: 'boolean', default: false },
+        'cache-dir': { type: 'string' },
+        'cache-limit': { type: 'string', default: '0' },
         version: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -165,6 +177,8 @@ export function parseCommand(argv: readonly string[]): Command {
       ffprobePath: values.ffprobe,
       logLevel: logLevel as LogLevel,
       watchParent: !values['no-parent-watch'],
+      cacheDir: values['cache-dir'],
+      cacheLimit: parseByteCount(values['cache-limit'] as string, '--cache-limit'),
     },
   };
 }
@@ -219,13 +233,18 @@ function parseStoreCommand(argv: readonly string[]): Command {
 
 const rateUnits: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 };
 
-/** "10000000", "10M", "40Mi", "1.5G" (an optional trailing "B" or "B/s") → bytes per second, at least 1. */
-export function parseByteRate(text: string): number {
+/** "10000000", "10M", "40Mi", "1.5G" (an optional trailing "B") → bytes; 0 allowed. */
+export function parseByteCount(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(k|M|G|Ki|Mi|Gi)?(?:B(?:\/s)?)?$/.exec(text.trim());
   const value = match ? Math.floor(Number(match[1]) * rateUnits[match[2] ?? '']!) : NaN;
-  if (!match || !Number.isSafeInteger(value) || value < 1) {
-    throw new UsageError(`--rate-limit expects bytes per second such as 10000000, 10M or 40Mi; got "${text}".`);
-  }
+  if (!match || !Number.isSafeInteger(value)) throw new UsageError(`${flag} expects a number of bytes such as 10000000, 10M or 40Mi; got "${text}".`);
+  return value;
+}
+
+/** "10000000", "10M", "40Mi", "1.5G" (an optional trailing "B" or "B/s") → bytes per second, at least 1. */
+export function parseByteRate(text: string): number {
+  const value = parseByteCount(text, '--rate-limit');
+  if (value < 1) throw new UsageError(`--rate-limit expects bytes per second such as 10000000, 10M or 40Mi; got "${text}".`);
   return value;
 }
 

@@ -39,6 +39,8 @@ async function main(): Promise<number> {
     token,
     tools: { ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath },
     env: process.env,
+    cacheDir: options.cacheDir,
+    cacheLimit: options.cacheLimit,
   });
 
   let stopping: Promise<void> | undefined;

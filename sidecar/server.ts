@@ -1,10 +1,13 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthService } from '../proto/gen/grpc/health/v1/health';
 import { RecordingServiceService } from '../proto/gen/sidestream/v1/recording';
+import { ModelsServiceService } from '../proto/gen/sidestream/v1/models';
 import { SidecarServiceService } from '../proto/gen/sidestream/v1/sidecar';
 import { streamsServiceWithFrameCodec } from '../proto/codec/frame';
 import { bearerAuthInterceptor } from './auth';
 import { type ListenAddress, type WhipOptions } from './cli';
+import { ModelCache } from './files/cache';
+import { modelsService } from './files/modelsService';
 import { HealthRegistry, ServingStatus } from './health';
 import { sidecarService } from './info';
 import { FeedRegistry } from './media/feeds';
@@ -13,12 +16,14 @@ import { StreamRegistry } from './media/registry';
 import { streamsService } from './media/service';
 import type { Platform } from './media/types';
 import { startWhip, type WhipHandle } from './webrtc/start';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { readHwaccels, type ResolvedTool, type ToolSettings, resolveTools } from './tools';
 
 /** Frames and model chunks travel in messages larger than grpc-js's 4 MiB default. */
 export const maxMessageBytes = 64 * 1024 * 1024;
 
-export const capabilities = ['health', 'info', 'streams', 'audio', 'recording', 'webrtc'];
+export const capabilities = ['health', 'info', 'streams', 'audio', 'recording', 'webrtc', 'models'];
 
 export const platform: Platform = process.platform === 'darwin' || process.platform === 'win32' ? process.platform : 'linux';
 
@@ -42,6 +47,15 @@ export interface SidecarServerOptions {
   token: string;
   tools: ToolSettings;
   env: NodeJS.ProcessEnv;
+  /** The model cache's folder; undefined: SIDESTREAM_CACHE_DIR, else the user's cache folder. */
+  cacheDir?: string | undefined;
+  /** The model cache's size limit in bytes; 0 or undefined for none. */
+  cacheLimit?: number | undefined;
+}
+
+/** The model cache's folder: the flag, SIDESTREAM_CACHE_DIR, else $XDG_CACHE_HOME (or ~/.cache)/sidestream/models. */
+export function modelCacheFolder(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag || env.SIDESTREAM_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sidestream', 'models');
 }
 
 export function formatAddress(host: string, port: number): string {
@@ -79,6 +93,12 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
   server.addService(streamsServiceWithFrameCodec, streamsService(streams, mediaTools));
   const recordings = new RecordingRegistry();
   server.addService(RecordingServiceService, recordingService(streams, recordings, mediaTools));
+  const cache = new ModelCache(modelCacheFolder(options.cacheDir, options.env), options.cacheLimit ?? 0);
+  await cache.init().catch((error: Error) => {
+    throw new Error(`cannot use the model cache folder ${cache.folder}: ${error.message}`);
+  });
+  const models = modelsService(cache);
+  server.addService(ModelsServiceService, models.implementation);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(formatAddress(options.listen.host, options.listen.port), ServerCredentials.createInsecure(), (error, boundPort) =>
@@ -90,6 +110,7 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
   health.set('sidestream.v1.SidecarService', ServingStatus.SERVING);
   health.set('sidestream.v1.StreamsService', ServingStatus.SERVING);
   health.set('sidestream.v1.RecordingService', ServingStatus.SERVING);
+  health.set('sidestream.v1.ModelsService', ServingStatus.SERVING);
 
   return {
     address,
@@ -101,6 +122,7 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
       new Promise<void>((resolve) => {
         health.shutDown();
         void whip?.close();
+        models.close();
         // Recordings finish their files; subscribers' calls end with the streams; their ffmpeg processes exit.
         void recordings.stopAll().then(() => streams.closeAll());
         const timer = setTimeout(() => {

@@ -15,6 +15,8 @@ describe('parseCommand', () => {
         ffprobePath: undefined,
         logLevel: 'info',
         watchParent: true,
+        cacheDir: undefined,
+        cacheLimit: 0,
       },
     });
   });
@@ -27,6 +29,8 @@ describe('parseCommand', () => {
       '--ffprobe', '/opt/ffprobe',
       '--log-level', 'debug',
       '--no-parent-watch',
+      '--cache-dir', '/var/cache/models',
+      '--cache-limit', '20Gi',
     ]);
     assert.deepEqual(command, {
       kind: 'serve',
@@ -38,6 +42,8 @@ describe('parseCommand', () => {
         ffprobePath: '/opt/ffprobe',
         logLevel: 'debug',
         watchParent: false,
+        cacheDir: '/var/cache/models',
+        cacheLimit: 20 * 1024 ** 3,
       },
     });
   });
