@@ -44,7 +44,11 @@ export class SidecarClient {
   private readonly options: Partial<ClientOptions>;
   private readonly serviceClients = new Map<ServiceClientConstructor<Client>, Client>();
 
-  constructor(readonly address: string, token: string) {
+  constructor(
+    readonly address: string,
+    /** The sidecar's bearer token (also what a WHIP publisher sends). */
+    readonly token: string,
+  ) {
     this.options = { ...channelOptions, interceptors: [bearerTokenInterceptor(token)] };
     this.health = this.service(HealthClient);
     this.sidecar = this.service(SidecarServiceClient);

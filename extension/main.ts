@@ -9,6 +9,7 @@ import { SidecarStatusBar } from './statusBar';
 import { registerStreamCommands } from './streamCommands';
 import { StreamPanel, streamPanelViewType } from './streamPanel';
 import { StreamsView } from './streamsView';
+import { WebrtcIngest } from './webrtcIngest';
 
 let manager: SidecarManager | undefined;
 
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): SidestreamApi {
   const sidecar = manager;
   const streams = new OpenedStreams(sidecar, context.globalState);
   const streamsView = new StreamsView(streams);
+  const ingest = new WebrtcIngest(sidecar, streams, channel);
 
   context.environmentVariableCollection.description = 'Lets programs in this terminal find the Sidestream sidecar';
   context.environmentVariableCollection.persistent = false;
@@ -39,7 +41,8 @@ export function activate(context: vscode.ExtensionContext): SidestreamApi {
     streamsView,
     vscode.window.registerTreeDataProvider('sidestream.streams', streamsView),
     vscode.window.registerWebviewPanelSerializer(streamPanelViewType, StreamPanel.serializer(context, streams)),
-    ...registerStreamCommands(context, streams),
+    ...registerStreamCommands(context, streams, ingest),
+    ingest,
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (sidecarSettings.some((key) => event.affectsConfiguration(key))) {
         channel.info('sidecar settings changed; restarting the sidecar');

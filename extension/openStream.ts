@@ -1,12 +1,13 @@
 import * as vscode from 'vscode';
 import { Device_Kind } from '../proto/gen/sidestream/v1/streams';
 import type { MediaClient } from './streams';
+import type { WebrtcIngest } from './webrtcIngest';
 import { validateStreamUrl } from './streamUrl';
 
 interface SourcePick extends vscode.QuickPickItem {
   /** A URI to open, or a step that asks for one. */
   uri?: string;
-  step?: 'file' | 'url' | 'camera' | 'microphone' | 'screen';
+  step?: 'file' | 'url' | 'camera' | 'microphone' | 'screen' | 'webrtc';
 }
 
 async function pickDevice(media: MediaClient, kind: Device_Kind, what: string): Promise<string | undefined> {
@@ -24,8 +25,20 @@ async function pickDevice(media: MediaClient, kind: Device_Kind, what: string): 
   return choice?.uri;
 }
 
+/** A connected WHIP publisher to open, or the endpoint and token to give one (its stream then opens when it connects). */
+async function pickPublisher(ingest: WebrtcIngest): Promise<string | undefined> {
+  const publishers = await ingest.publishers();
+  const start = { label: '$(link) Show the WHIP URL and token…', description: 'publishers that connect appear in the Streams view', uri: undefined as string | undefined };
+  const items = [...publishers.map((feed) => ({ label: `$(broadcast) ${feed.uri}`, description: [feed.videoCodec, feed.audioCodec].filter(Boolean).join(' + '), uri: feed.uri as string | undefined })), start];
+  const picked = publishers.length === 0 ? start : await vscode.window.showQuickPick(items, { title: 'WebRTC Ingest', placeHolder: 'A connected publisher, or the endpoint for a new one' });
+  if (!picked) return undefined;
+  if (picked.uri) return picked.uri;
+  await vscode.commands.executeCommand('sidestream.startWebrtcIngest');
+  return undefined;
+}
+
 /** "Sidestream: Open Stream…": the source kinds, then what each needs. Resolves with a URI, or undefined when cancelled. */
-export async function chooseSource(media: () => Promise<MediaClient>, recent: string[]): Promise<string | undefined> {
+export async function chooseSource(media: () => Promise<MediaClient>, recent: string[], ingest?: WebrtcIngest): Promise<string | undefined> {
   const items: SourcePick[] = [
     { label: '$(symbol-color) Test Pattern', description: '1280×720 at 30 fps, with a 440 Hz tone', uri: 'test:video?size=1280x720&rate=30&tone=440' },
     { label: '$(device-camera) Camera…', description: 'a camera of this machine', step: 'camera' },
@@ -34,6 +47,9 @@ export async function chooseSource(media: () => Promise<MediaClient>, recent: st
     { label: '$(file-media) File…', description: 'any file ffmpeg reads', step: 'file' },
     { label: '$(globe) URL…', description: 'RTSP, RTMP, SRT, UDP, HLS, DASH, HTTP', step: 'url' },
   ];
+  // WebRTC ingest, when the sidecar has it on: a browser, a phone or OBS publishing over WHIP.
+  const whip = ingest ? await ingest.endpoint().then(() => true, () => false) : false;
+  if (whip) items.push({ label: '$(broadcast) WebRTC Ingest (WHIP)…', description: 'a browser tab, a phone or OBS publishing to the sidecar', step: 'webrtc' });
   if (recent.length > 0) {
     items.push({ label: 'Recent', kind: vscode.QuickPickItemKind.Separator });
     for (const uri of recent) items.push({ label: `$(history) ${uri}`, uri });
@@ -56,6 +72,8 @@ export async function chooseSource(media: () => Promise<MediaClient>, recent: st
       });
       return files?.[0] ? `${files[0].toString()}?loop=1&realtime=1` : undefined;
     }
+    case 'webrtc':
+      return pickPublisher(ingest!);
     case 'url':
       return vscode.window.showInputBox({ title: 'Open a network stream', prompt: 'rtsp://, rtmp://, srt://, udp://, http(s):// (HLS, DASH, media files)', placeHolder: 'rtsp://camera.local/stream', validateInput: validateStreamUrl, ignoreFocusOut: true }).then((value) => value?.trim());
     default:

@@ -3,6 +3,7 @@ import type { StreamInfo } from '../proto/gen/sidestream/v1/streams';
 import type { OpenedStream, OpenedStreams } from './openedStreams';
 import { chooseSource } from './openStream';
 import { StreamPanel } from './streamPanel';
+import type { WebrtcIngest } from './webrtcIngest';
 
 const errorText = (error: unknown) => (error as { details?: string }).details ?? (error as Error).message ?? String(error);
 
@@ -19,7 +20,7 @@ async function targetStream(streams: OpenedStreams, argument: unknown, filter: (
   return picked?.stream;
 }
 
-export function registerStreamCommands(context: vscode.ExtensionContext, streams: OpenedStreams): vscode.Disposable[] {
+export function registerStreamCommands(context: vscode.ExtensionContext, streams: OpenedStreams, ingest: WebrtcIngest): vscode.Disposable[] {
   const panel = (ids: string[] = []) => StreamPanel.show(context, streams, ids);
   const run = (command: string, action: (...args: unknown[]) => Promise<unknown>) =>
     vscode.commands.registerCommand(command, async (...args: unknown[]) => {
@@ -32,13 +33,17 @@ export function registerStreamCommands(context: vscode.ExtensionContext, streams
     });
   return [
     run('sidestream.openStream', async (uriArgument?: unknown) => {
-      const uri = typeof uriArgument === 'string' ? uriArgument : await chooseSource(() => streams.media(), streams.recentSources());
+      const uri = typeof uriArgument === 'string' ? uriArgument : await chooseSource(() => streams.media(), streams.recentSources(), ingest);
       if (!uri) return undefined;
       const stream = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Opening ${uri}` }, () => streams.open(uri));
       panel([stream.id]);
       return stream.id;
     }),
     run('sidestream.showPanel', async () => panel()),
+    run('sidestream.startWebrtcIngest', async () => {
+      const endpoint = await ingest.start();
+      return { url: endpoint.url, publishUrl: endpoint.publishUrl };
+    }),
     run('sidestream.showStreamInPanel', async (item?: unknown) => {
       const stream = await targetStream(streams, item);
       if (stream) panel([stream.id]);
