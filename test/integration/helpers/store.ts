@@ -170,3 +170,13 @@ export function storeClient(address: string, token?: string, options: { authoriz
   };
   return client;
 }
+
+/** Bytes the store has served so far, from its debug log's `ReadFile "…" sent N bytes` lines (one per finished read). */
+export function bytesServed(store: RunningStore, path?: string): number {
+  let total = 0;
+  for (const line of store.stderrLines) {
+    const match = /ReadFile "(.*)" sent (\d+) bytes$/.exec(line);
+    if (match && (path === undefined || match[1] === path)) total += Number(match[2]);
+  }
+  return total;
+}
