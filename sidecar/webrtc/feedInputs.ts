@@ -29,7 +29,7 @@ export class VideoFeedInput implements FeedInput {
     private readonly requestKeyframe: (reason: string) => void,
   ) {
     // The IVF demuxer needs no probing beyond its header and the first frame.
-    this.demuxerArgs = ['-f', 'ivf'];
+    this.demuxerArgs = ['-probesize', '32', '-analyzeduration', '0', '-fpsprobesize', '0', '-f', 'ivf'];
   }
 
   get openCount(): number {
@@ -79,7 +79,7 @@ export class VideoFeedInput implements FeedInput {
 
 export class AudioFeedInput implements FeedInput {
   readonly media = 'audio' as const;
-  readonly demuxerArgs = ['-f', 'ogg'];
+  readonly demuxerArgs = ['-probesize', '32', '-analyzeduration', '0', '-f', 'ogg'];
   private readonly outputs = new Map<PassThrough, OggOpusWriter>();
   private serial = 0x5157_0001;
 

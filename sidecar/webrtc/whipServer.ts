@@ -158,7 +158,7 @@ export class WhipServer {
     if (this.options.feeds.get(name)) return this.send(response, 409, `a publisher named "${name}" is connected already; pick another name or DELETE its session first`);
     let created: { session: WhipSession; answer: string };
     try {
-      created = await WhipSession.create({ name, offer: body, iceHost: this.options.host, idleTimeoutMs: this.options.idleTimeoutMs });
+      created = await WhipSession.create({ name, offer: body, iceHost: iceHostOf(this.options.host), idleTimeoutMs: this.options.idleTimeoutMs });
     } catch (error) {
       const status = error instanceof WhipError ? error.status : 500;
       log.info(`whip ${name}: offer refused (${status}): ${(error as Error).message}`);
@@ -214,6 +214,13 @@ function readBody(request: IncomingMessage, limit: number): Promise<string> {
     request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.once('error', reject);
   });
+}
+
+/** The IPv4 address ICE binds for a listen host (werift's ICE here runs on IPv4). */
+export function iceHostOf(host: string): string {
+  if (host === 'localhost' || host === '::1') return '127.0.0.1';
+  if (host === '::' || host === '0.0.0.0') return '0.0.0.0';
+  return host;
 }
 
 export function pageCsp(nonce: string): string {
