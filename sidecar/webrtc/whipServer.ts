@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { log } from '../log';
 import type { FeedRegistry } from '../media/feeds';
 import { publisherPage, publisherScript } from './publisherPage';
@@ -52,7 +53,8 @@ export class WhipServer {
       this.server.listen(this.options.port, this.options.host, () => resolve());
     });
     const { port } = this.server.address() as AddressInfo;
-    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    const reachable = advertisedHost(this.options.host);
+    const host = reachable.includes(':') ? `[${reachable}]` : reachable;
     this.baseUrl = `${this.options.tls ? 'https' : 'http'}://${host}:${port}`;
     return this.baseUrl;
   }
@@ -214,6 +216,16 @@ function readBody(request: IncomingMessage, limit: number): Promise<string> {
     request.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.once('error', reject);
   });
+}
+
+/** The address a URL names for a listen host: for "every interface", this machine's first LAN address. */
+export function advertisedHost(host: string, interfaces = networkInterfaces()): string {
+  if (host !== '0.0.0.0' && host !== '::') return host;
+  for (const entries of Object.values(interfaces)) {
+    const lan = entries?.find((entry) => entry.family === 'IPv4' && !entry.internal);
+    if (lan) return lan.address;
+  }
+  return '127.0.0.1';
 }
 
 /** The IPv4 address ICE binds for a listen host (werift's ICE here runs on IPv4). */

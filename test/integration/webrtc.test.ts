@@ -3,6 +3,11 @@
 // WHIP endpoint, decoded by the real ffmpeg and read over real gRPC. Loss is injected
 // by a UDP relay of ours on loopback between the browser and the sidecar.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { FeedList } from '../../proto/gen/sidestream/v1/sidecar';
@@ -336,6 +341,47 @@ describe('WHIP publishing from Chromium', () => {
       await second.stop();
       await second.close();
       await client.close('again');
+    }
+  });
+});
+
+describe('WHIP endpoint beyond loopback, over TLS', () => {
+  test('--whip-listen 0.0.0.0:0 with a certificate: an https URL with a LAN address, a warning in the log, OPTIONS answered over TLS; --whip-listen off: no URL', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'whip-tls-'));
+    const cert = join(folder, 'cert.pem');
+    const key = join(folder, 'key.pem');
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=sidestream-test'], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const otherToken = newToken();
+    const exposed = await startSidecar({ token: otherToken, args: ['--whip-listen', '0.0.0.0:0', '--whip-tls-cert', cert, '--whip-tls-key', key] });
+    const off = await startSidecar({ token: otherToken, args: ['--whip-listen', 'off'] });
+    const exposedClients = connect(exposed.address, bearer(otherToken));
+    const offClients = connect(off.address, bearer(otherToken));
+    try {
+      assert.ok(exposed.stderrLines.some((line) => /\[warn\] WHIP endpoint on 0\.0\.0\.0:0, beyond loopback/.test(line)), exposed.stderrLines.join('\n'));
+      const info = await exposedClients.getInfo();
+      const url = new URL(info.whipUrl);
+      assert.equal(url.protocol, 'https:');
+      assert.notEqual(url.hostname, '0.0.0.0');
+      assert.match(info.whipPublishUrl, /^https:\/\/.+\/publish$/);
+      const status = await new Promise<number>((resolve, reject) => {
+        const request = httpsRequest(`https://127.0.0.1:${url.port}/whip/phone`, { method: 'OPTIONS', ca: readFileSync(cert), checkServerIdentity: () => undefined }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        request.once('error', reject);
+        request.end();
+      });
+      assert.equal(status, 204);
+      const offInfo = await offClients.getInfo();
+      assert.equal(offInfo.whipUrl, '');
+      assert.ok(!offInfo.capabilities.includes('webrtc'));
+    } finally {
+      exposedClients.close();
+      offClients.close();
+      exposed.kill();
+      off.kill();
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });
