@@ -3,6 +3,10 @@ import type { SidestreamApi } from './api';
 import { registerCommands } from './commands';
 import { sidecarSettings } from './config';
 import { discoveryFilePath } from './discovery';
+import { registerModelCommands } from './modelCommands';
+import { ModelFetches } from './modelFetches';
+import { ModelFilesView } from './modelFilesView';
+import { ModelStores } from './modelStores';
 import { OpenedStreams } from './openedStreams';
 import { SidecarManager } from './sidecarManager';
 import { SidecarStatusBar } from './statusBar';
@@ -22,11 +26,15 @@ export function activate(context: vscode.ExtensionContext): SidestreamApi {
     channel,
     statusBar,
     discoveryPath,
+    defaultModelCacheFolder: vscode.Uri.joinPath(context.globalStorageUri, 'models').fsPath,
   });
   const sidecar = manager;
   const streams = new OpenedStreams(sidecar, context.globalState);
   const streamsView = new StreamsView(streams);
   const ingest = new WebrtcIngest(sidecar, streams, channel);
+  const modelStores = new ModelStores(sidecar, channel);
+  const modelFetches = new ModelFetches(modelStores);
+  const modelFilesView = new ModelFilesView(modelStores, modelFetches);
 
   context.environmentVariableCollection.description = 'Lets programs in this terminal find the Sidestream sidecar';
   context.environmentVariableCollection.persistent = false;
@@ -43,6 +51,11 @@ export function activate(context: vscode.ExtensionContext): SidestreamApi {
     vscode.window.registerWebviewPanelSerializer(streamPanelViewType, StreamPanel.serializer(context, streams)),
     ...registerStreamCommands(context, streams, ingest),
     ingest,
+    modelStores,
+    modelFetches,
+    modelFilesView,
+    vscode.window.createTreeView('sidestream.modelFiles', { treeDataProvider: modelFilesView, showCollapseAll: true }),
+    ...registerModelCommands(modelStores, modelFetches, modelFilesView),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (sidecarSettings.some((key) => event.affectsConfiguration(key))) {
         channel.info('sidecar settings changed; restarting the sidecar');

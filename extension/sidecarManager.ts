@@ -14,6 +14,8 @@ export interface SidecarManagerDeps {
   channel: vscode.LogOutputChannel;
   statusBar: SidecarStatusBar;
   discoveryPath: string;
+  /** The model cache's folder when `sidestream.modelCache.folder` is empty. */
+  defaultModelCacheFolder: string;
   handshakeTimeoutMs?: number;
   healthTimeoutMs?: number;
 }
@@ -97,14 +99,14 @@ export class SidecarManager implements vscode.Disposable {
     if (this.stateValue !== 'restarting') this.setState('starting');
     const { channel } = this.deps;
     const token = randomBytes(32).toString('base64url');
-    const config = readConfig();
-    channel.info(`starting sidecar: ${this.deps.sidecarScript} ${sidecarArgs(config).join(' ')}`);
+    const args = sidecarArgs(readConfig(), this.deps.defaultModelCacheFolder);
+    channel.info(`starting sidecar: ${this.deps.sidecarScript} ${args.join(' ')}`);
 
     let sidecar: RunningSidecar;
     try {
       sidecar = await launchSidecar({
         script: this.deps.sidecarScript,
-        args: sidecarArgs(config),
+        args,
         token,
         onStderrLine: (line) => logSidecarLine(channel, line),
         handshakeTimeoutMs: this.deps.handshakeTimeoutMs ?? 10_000,
