@@ -89,6 +89,11 @@ export class WhipSession implements MediaFeed {
     const audioMedia = media.find((m) => m.kind === 'audio' && (m.direction === 'sendonly' || m.direction === 'sendrecv'));
     this.videoCodec = chooseVideoCodec(videoMedia);
     this.audioCodec = audioMedia?.codecs.some((c) => c.name === 'opus') ? 'opus' : undefined;
+    const named = (m: OfferedMedia) => [...new Set(m.codecs.map((c) => c.name).filter((name) => !['rtx', 'red', 'ulpfec', 'flexfec-03', 'cn', 'telephone-event'].includes(name)))].join(', ') || 'none';
+    if (videoMedia && !this.videoCodec) {
+      throw new WhipError(406, `the offer's video codecs (${named(videoMedia)}) are not taken: offer VP8 or H264 (packetization mode 0 or 1)`);
+    }
+    if (audioMedia && !this.audioCodec) throw new WhipError(406, `the offer's audio codecs (${named(audioMedia)}) are not taken: offer Opus`);
     if (!this.videoCodec && !this.audioCodec) {
       const offered = media.flatMap((m) => m.codecs.map((c) => `${m.kind} ${c.name}`)).filter((c) => !c.endsWith(' rtx'));
       throw new WhipError(

@@ -47,20 +47,23 @@ after(async () => {
 
 const ffmpegChildren = () => childrenOf(sidecar.pid).filter((p) => p.comm === 'ffmpeg');
 
-/** An SDP offer as this Chromium makes it (fake camera and microphone), not sent anywhere. */
-async function browserOffer(): Promise<string> {
+/** An SDP offer as this Chromium makes it (fake camera and microphone), not sent anywhere; `onlyVideoCodec` leaves one video codec. */
+async function browserOffer(onlyVideoCodec?: string): Promise<string> {
   const page = await browser.newPage();
   await page.goto(publishUrl);
-  const sdp = await page.evaluate(async () => {
+  const sdp = await page.evaluate(async (only) => {
     const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
     const pc = new RTCPeerConnection();
-    for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly' });
+    for (const track of stream.getTracks()) {
+      const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+      if (only && track.kind === 'video') transceiver.setCodecPreferences(RTCRtpSender.getCapabilities('video')!.codecs.filter((c) => c.mimeType.toLowerCase() === `video/${only}`));
+    }
     await pc.setLocalDescription(await pc.createOffer());
     const offer = pc.localDescription!.sdp;
     pc.close();
     for (const track of stream.getTracks()) track.stop();
     return offer;
-  });
+  }, onlyVideoCodec);
   await page.close();
   return sdp;
 }
@@ -117,6 +120,13 @@ describe('WHIP endpoint: HTTP', () => {
     assert.equal((await fetch(`${whipUrl}/bad/nosuchsession`, { method: 'DELETE', headers: auth })).status, 404);
     assert.equal((await fetch(`${whipUrl}/bad/nosuchsession`, { method: 'PATCH', headers: auth })).status, 404);
     assert.equal((await fetch(`${whipUrl}/bad%2F..`, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...auth }, body: 'v=0' })).status, 400);
+    assert.deepEqual((await firstFeedList()).feeds, []);
+  });
+
+  test('an offer whose video is only VP9 → 406 naming what it offered and what the sidecar takes', async () => {
+    const response = await post('vp9', await browserOffer('vp9'), { 'Content-Type': 'application/sdp', Authorization: `Bearer ${token}` });
+    assert.equal(response.status, 406);
+    assert.match(await response.text(), /video codecs \(vp9\) are not taken: offer VP8 or H264/);
     assert.deepEqual((await firstFeedList()).feeds, []);
   });
 
