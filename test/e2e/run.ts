@@ -5,7 +5,8 @@
 //   2. the UI scenarios (test/e2e/ui/*.test.ts, node's test runner + playwright-core):
 //      what a person does with the command palette, views and panels.
 // Ends with one line a runner can read: `e2e: N passed, N failed`.
-// `--suite-only` / `--ui-only` run one half; `--grep TEXT` filters the mocha suite.
+// `--suite-only` / `--ui-only` run one half; `--grep TEXT` filters the mocha suite;
+// `--ui-file TEXT` runs only the UI scenario files whose names contain TEXT.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -81,9 +82,12 @@ async function runHostSuite(grep: string | undefined): Promise<Counts> {
   return { passed: results.passed, failed };
 }
 
-function runUiScenarios(): Promise<Counts> {
+function runUiScenarios(fileFilter: string | undefined): Promise<Counts> {
   const uiDir = join(repoRoot, 'test', 'e2e', 'ui');
-  const files = readdirSync(uiDir).filter((name) => name.endsWith('.test.ts')).map((name) => join(uiDir, name));
+  const files = readdirSync(uiDir)
+    .filter((name) => name.endsWith('.test.ts') && (!fileFilter || name.includes(fileFilter)))
+    .map((name) => join(uiDir, name));
+  if (files.length === 0) throw new Error(`no UI scenario file in ${uiDir} matches --ui-file ${fileFilter}`);
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,
@@ -113,6 +117,7 @@ async function main(): Promise<number> {
       'suite-only': { type: 'boolean', default: false },
       'ui-only': { type: 'boolean', default: false },
       grep: { type: 'string' },
+      'ui-file': { type: 'string' },
     },
   });
   ensurePackaged();
@@ -122,7 +127,7 @@ async function main(): Promise<number> {
     total.failed += counts.failed;
   };
   if (!values['ui-only']) add(await runHostSuite(values.grep));
-  if (!values['suite-only']) add(await runUiScenarios());
+  if (!values['suite-only']) add(await runUiScenarios(values['ui-file']));
   console.log(`e2e: ${total.passed} passed, ${total.failed} failed`);
   return total.failed === 0 ? 0 : 1;
 }
