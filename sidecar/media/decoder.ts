@@ -92,6 +92,8 @@ export class Decoder {
   private readonly outputs: readonly ResolvedOutput[];
   private readonly audioOutputs: readonly ResolvedAudioOutput[];
   private readonly inputs: readonly Readable[];
+  /** The pipes into ffmpeg that carry the inputs. */
+  private readonly inputPipes: Writable[] = [];
   private readonly recordingCount: number;
   /** Every output pipe's fd, video then audio. */
   private readonly outputFds: readonly number[];
@@ -139,6 +141,7 @@ export class Decoder {
       // ffmpeg going away closes the pipe: that is its exit's business, not an error here.
       pipe.on('error', () => undefined);
       input.pipe(pipe);
+      this.inputPipes.push(pipe);
     });
     this.exitPromise = new Promise((resolve) => {
       let settled = false;
@@ -259,6 +262,8 @@ export class Decoder {
     this.stopping = true;
     this.resume();
     for (const input of this.inputs) input.destroy();
+    // Closing its input pipes wakes an ffmpeg blocked reading one (a live feed): it sees the end and exits at once.
+    for (const pipe of this.inputPipes) pipe.destroy();
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     child.kill('SIGTERM');
     await this.exitPromise;

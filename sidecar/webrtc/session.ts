@@ -70,6 +70,7 @@ export class WhipSession implements MediaFeed {
   private videoSsrc: number | undefined;
   private audioSsrc: number | undefined;
   private lastPliAt = 0;
+  private pliTimer: NodeJS.Timeout | undefined;
   private lastRembAt = 0;
   private rembSent = 0;
   private lastPacketAt = Date.now();
@@ -176,6 +177,7 @@ export class WhipSession implements MediaFeed {
             log.info(`whip ${this.name}: video ${size.width}x${size.height}`);
             this.markDescribed();
           },
+          keyframe: () => log.trace(`whip ${this.name}: keyframe`),
         });
         transceiver.receiver.onPacketLost.subscribe(() => {
           if (this.video) this.video.stats.nacksSent++;
@@ -211,7 +213,15 @@ export class WhipSession implements MediaFeed {
   requestKeyframe(reason: string): void {
     this.video?.expectKeyframe();
     const now = Date.now();
-    if (this.isOver || !this.videoTransceiver || this.videoSsrc === undefined || now - this.lastPliAt < pliMinIntervalMs) return;
+    if (this.isOver || !this.videoTransceiver || this.videoSsrc === undefined) return;
+    if (now - this.lastPliAt < pliMinIntervalMs) {
+      // Not dropped: sent once the interval has passed (a decoder that starts just after another needs its own keyframe).
+      this.pliTimer ??= setTimeout(() => {
+        this.pliTimer = undefined;
+        this.requestKeyframe(reason);
+      }, pliMinIntervalMs - (now - this.lastPliAt));
+      return;
+    }
     this.lastPliAt = now;
     if (this.video) this.video.stats.plisSent++;
     log.debug(`whip ${this.name}: PLI (${reason})`);
@@ -298,6 +308,7 @@ export class WhipSession implements MediaFeed {
     if (this.isOver) return;
     this.isOver = true;
     clearInterval(this.timer);
+    if (this.pliTimer) clearTimeout(this.pliTimer);
     log.info(`whip ${this.name}: session ${this.id} ended: ${reason}`);
     this.videoInput?.end();
     this.audioInput?.end();

@@ -48,6 +48,8 @@ export interface VideoTrackEvents {
   needKeyframe(reason: string): void;
   /** The picture size changed (or became known). */
   size(size: PictureSize): void;
+  /** A keyframe arrived. */
+  keyframe?(): void;
 }
 
 export class VideoTrackReceiver {
@@ -110,6 +112,7 @@ export class VideoTrackReceiver {
     }
     this.waitForKeyframe = false;
     this.stats.frame(keyframe, at);
+    if (keyframe) this.events.keyframe?.();
     if (size && (size.width !== this.size?.width || size.height !== this.size?.height)) {
       this.size = size;
       this.input.size = size;

@@ -15,6 +15,7 @@ import { bearer, connect, type TestClients } from './helpers/clients';
 import { childrenOf, waitUntil } from './helpers/procfs';
 import { newToken, type RunningSidecar, sleep, startSidecar } from './helpers/sidecar';
 import { type Frame, FrameFormat, type StreamEvent, StreamState, StreamsTestClient, waitForEvent } from './helpers/streams';
+import { Container, decodedFrames, probeFile, RecordingMode, RecordingState, RecordingTestClient } from './helpers/recordings';
 import { launchBrowser, LossyRelay, publish, type Publisher } from './helpers/whip';
 
 let sidecar: RunningSidecar;
@@ -221,6 +222,32 @@ describe('WHIP publishing from Chromium', () => {
       return peak;
     }));
     assert.ok(loudest > 100, `peak sample ${loudest}`);
+  });
+
+  test('recording a WHIP stream: VP8 and Opus copied into WebM, decodable, about as long as recorded', async () => {
+    assert.ok(vp8, 'the VP8 publisher runs');
+    const folder = mkdtempSync(join(tmpdir(), 'whip-rec-'));
+    const recordings = new RecordingTestClient(sidecar.address, token);
+    try {
+      const started = await recordings.start({ streamId: 'vp8cam', folder, container: Container.CONTAINER_WEBM, mode: RecordingMode.RECORDING_MODE_COPY });
+      await sleep(3000);
+      const stopped = await recordings.stop(started.id);
+      assert.equal(stopped.state, RecordingState.RECORDING_STATE_STOPPED, stopped.reason);
+      // A decoder restart (the previous test's subscriber leaving) continues the recording in a new part.
+      let frames = 0;
+      let seconds = 0;
+      for (const file of stopped.files) {
+        const probed = probeFile(file);
+        assert.deepEqual(probed.streams.map((s) => `${s.type} ${s.codec}`).sort(), ['audio opus', 'video vp8'], file);
+        frames += decodedFrames(file);
+        seconds += probed.durationSeconds;
+      }
+      assert.ok(frames >= 50 && frames <= 120, `${frames} frames decoded from about 3 s in ${stopped.files.length} part(s)`);
+      assert.ok(seconds > 1.8 && seconds < 4.5, `${seconds} s recorded`);
+    } finally {
+      recordings.shutdown();
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   test('DELETE ends the session: the stream goes to ended and its ffmpeg exits; a second DELETE is 404', async () => {
