@@ -48,7 +48,8 @@ export async function chooseSource(media: () => Promise<MediaClient>, recent: st
     { label: '$(globe) URL…', description: 'RTSP, RTMP, SRT, UDP, HLS, DASH, HTTP', step: 'url' },
   ];
   // WebRTC ingest, when the sidecar has it on: a browser, a phone or OBS publishing over WHIP.
-  const whip = ingest ? await ingest.endpoint().then(() => true, () => false) : false;
+  // (Asked with a short timeout: a sidecar that is not up must not hold the list back.)
+  const whip = ingest ? await ingest.endpoint(1500).then(() => true, () => false) : false;
   if (whip) items.push({ label: '$(broadcast) WebRTC Ingest (WHIP)…', description: 'a browser tab, a phone or OBS publishing to the sidecar', step: 'webrtc' });
   if (recent.length > 0) {
     items.push({ label: 'Recent', kind: vscode.QuickPickItemKind.Separator });

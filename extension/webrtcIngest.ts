@@ -37,9 +37,9 @@ export class WebrtcIngest implements vscode.Disposable {
   }
 
   /** The running sidecar's WHIP endpoint; rejects when WebRTC ingest is off. */
-  async endpoint(): Promise<WhipEndpoint> {
-    const client = await this.manager.client();
-    const info = await client.getInfo();
+  async endpoint(timeoutMs = 15_000): Promise<WhipEndpoint> {
+    const client = await this.manager.client(timeoutMs);
+    const info = await client.getInfo(timeoutMs);
     if (!info.whipUrl) throw new Error('WebRTC ingest is off in this sidecar (setting sidestream.webrtc.listenAddress is "off")');
     return { url: info.whipUrl, publishUrl: info.whipPublishUrl, token: client.token };
   }
