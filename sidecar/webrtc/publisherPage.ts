@@ -6,7 +6,7 @@
  * loads /publish.js under a CSP nonce.
  *
  * URL parameters: `name` (the feed's name, default "browser"), `codec` ("vp8" or
- * "h264": the codec put first), `width`, `height`, `fps`, `audio=0` (video only),
+ * "h264": the codec put first; `packetization_mode=0` or `1` picks H264's mode), `width`, `height`, `fps`, `audio=0` (video only),
  * `autostart=1` (start at once when a token is given).
  */
 
@@ -101,7 +101,8 @@ export const publisherScript = String.raw`'use strict';
         const wanted = params.get('codec');
         if (track.kind === 'video' && wanted && transceiver.setCodecPreferences && RTCRtpSender.getCapabilities) {
           const codecs = RTCRtpSender.getCapabilities('video').codecs;
-          const first = codecs.filter((c) => c.mimeType.toLowerCase() === 'video/' + wanted.toLowerCase());
+          const mode = params.get('packetization_mode');
+          const first = codecs.filter((c) => c.mimeType.toLowerCase() === 'video/' + wanted.toLowerCase() && (!mode || (c.sdpFmtpLine || '').includes('packetization-mode=' + mode)));
           if (first.length === 0) throw new Error('this browser cannot send ' + wanted);
           transceiver.setCodecPreferences([...first, ...codecs.filter((c) => !first.includes(c))]);
         }

@@ -270,8 +270,8 @@ describe('WHIP publishing from Chromium', () => {
     await client.close('vp8cam');
   });
 
-  test('H264 (put first by the page): decoded frames of the expected size', async () => {
-    const h264 = await publish(browser, publishUrl, { name: 'h264cam', token, codec: 'h264', width: 640, height: 480, fps: 30, audio: false });
+  for (const mode of [1, 0] as const) test(`H264 in packetization mode ${mode} (put first by the page): decoded frames of the expected size`, async () => {
+    const h264 = await publish(browser, publishUrl, { name: 'h264cam', token, codec: 'h264', packetizationMode: mode, width: 640, height: 480, fps: 30, audio: false });
     try {
       const feeds = await firstFeedList();
       assert.equal(feeds.feeds[0]?.videoCodec, 'h264');
@@ -288,6 +288,7 @@ describe('WHIP publishing from Chromium', () => {
       assert.ok(Math.abs(median(steps) - 33.3) < 5, `median pts step ${median(steps)} ms`);
       const sent = await h264.sentVideo();
       assert.ok(sent && sent.framesSent > 0);
+      assert.match(String((sent as { codecId?: string }).codecId), new RegExp(`packetization-mode=${mode}`), 'the browser sends in that mode');
     } finally {
       await h264.stop();
       await h264.close();

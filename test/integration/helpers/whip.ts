@@ -30,6 +30,8 @@ export interface PublishOptions {
   name: string;
   token: string;
   codec?: 'vp8' | 'h264';
+  /** H264's packetization mode to put first. */
+  packetizationMode?: 0 | 1;
   width?: number;
   height?: number;
   fps?: number;
@@ -68,6 +70,7 @@ export async function publish(browser: Browser, publishUrl: string, options: Pub
   }
   const query = new URLSearchParams({ name: options.name, autostart: '1' });
   if (options.codec) query.set('codec', options.codec);
+  if (options.packetizationMode !== undefined) query.set('packetization_mode', String(options.packetizationMode));
   if (options.width) query.set('width', String(options.width));
   if (options.height) query.set('height', String(options.height));
   if (options.fps) query.set('fps', String(options.fps));
