@@ -209,9 +209,12 @@ export class WhipSession implements MediaFeed {
     }
   }
 
-  /** Asks the publisher for a keyframe (PLI), at most every 300 ms. */
+  /**
+   * Asks the publisher for a keyframe (PLI), at most every 300 ms. Frames keep flowing
+   * meanwhile: a decoder that starts waits for the keyframe by itself (feedInputs.ts),
+   * and after a packet lost for good the track drops frames until it (tracks.ts).
+   */
   requestKeyframe(reason: string): void {
-    this.video?.expectKeyframe();
     const now = Date.now();
     if (this.isOver || !this.videoTransceiver || this.videoSsrc === undefined) return;
     if (now - this.lastPliAt < pliMinIntervalMs) {

@@ -132,11 +132,6 @@ export class VideoTrackReceiver {
     }
     return this.parameterSets ? Buffer.concat([this.parameterSets, data]) : data;
   }
-
-  /** A decoder (re)starts or has trouble: drop what cannot be decoded until a keyframe. */
-  expectKeyframe(): void {
-    this.waitForKeyframe = true;
-  }
 }
 
 const startCode = Buffer.from([0, 0, 0, 1]);
