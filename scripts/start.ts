@@ -5,11 +5,12 @@
 //   --port N   listen on 127.0.0.1:N (default 8080, or a free port when 8080 is taken)
 //   --fresh    start from a new profile (forget settings and window state)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { codeServerProfile, ensureCodeServer, installExtension, startCodeServer, workbenchUrl } from './lib/codeServer';
+import { startDemoStore, writeDemoStoreFiles } from './lib/demoStore';
 import { ensureDebianPackages } from './lib/debian';
 
 const root = join(__dirname, '..');
@@ -24,8 +25,8 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-/** The demo workspace: what to try first, in the folder VS Code opens, with a demo clip made by ffmpeg. */
-function writeDemoWorkspace(folder: string): void {
+/** The demo workspace: what to try first, in the folder VS Code opens, with a demo clip made by ffmpeg and the demo model store. */
+function writeDemoWorkspace(folder: string, storeAddress: string): void {
   mkdirSync(join(folder, '.vscode'), { recursive: true });
   mkdirSync(join(folder, 'media'), { recursive: true });
   const clip = join(folder, 'media', 'demo-720p-h264.mp4');
@@ -46,14 +47,30 @@ This folder is opened by \`npm start\`. Things to try:
 - Command palette → **Sidestream: Show Sidecar Info**: the sidecar's version, pid, address and ffmpeg;
   the status bar (bottom left) shows **Sidestream: ready**. **Sidestream: Restart Sidecar** restarts it
   (open streams come back on their own).
+- **Model Files** in the Explorer (bottom of the side bar): the demo model store \`demo\` (${storeAddress}, served by
+  \`node dist/sidecar.js serve-store\` from \`.sidestream/demo-store/\` while \`npm start\` runs). Expand it, right-click
+  \`yolo/tiny-detector.onnx\` → **Fetch**: a progress notification, then the file is **cached** (sha256-verified).
+  Right-click again for **Copy Local Path** or **Evict from Cache**; **Sidestream: Show Cache Usage** and
+  **Sidestream: Clean Cache** manage the cache. Add your own stores in the setting \`sidestream.modelStores\`.
 - The **Sidestream** output channel has the sidecar's log.
 - A terminal opened here has \`SIDESTREAM_DISCOVERY_FILE\` set: your own Python, Rust or Go program finds the
   same sidecar through it (see the repository README, "Talking to the sidecar from another language").
 `;
   writeFileSync(join(folder, 'README.md'), readme);
-  if (!existsSync(join(folder, '.vscode', 'settings.json'))) {
-    writeFileSync(join(folder, '.vscode', 'settings.json'), `${JSON.stringify({ 'sidestream.sidecar.logLevel': 'debug' }, null, 2)}\n`);
+  const settingsFile = join(folder, '.vscode', 'settings.json');
+  let settings: Record<string, unknown> = { 'sidestream.sidecar.logLevel': 'debug' };
+  if (existsSync(settingsFile)) {
+    try {
+      settings = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
+    } catch {
+      console.warn(`${settingsFile} is not plain JSON; not adding the demo model store to it`);
+      return;
+    }
   }
+  // The demo store's address can change between runs: replace the entry named "demo", keep any others.
+  const stores = Array.isArray(settings['sidestream.modelStores']) ? (settings['sidestream.modelStores'] as Array<{ name?: unknown }>) : [];
+  settings['sidestream.modelStores'] = [{ name: 'demo', address: storeAddress }, ...stores.filter((store) => store?.name !== 'demo')];
+  writeFileSync(settingsFile, `${JSON.stringify(settings, null, 2)}\n`);
 }
 
 async function main(): Promise<void> {
@@ -79,8 +96,15 @@ async function main(): Promise<void> {
     }, null, 2)}\n`);
   }
   installExtension(bin, profile, vsix);
+  // The demo model store: a few sample files served by the reference store server, on 50061 when free.
+  const storeDir = join(stateDir, 'demo-store');
+  writeDemoStoreFiles(storeDir);
+  const storePort = (await portIsFree(50061)) ? 50061 : 0;
+  const store = await startDemoStore(join(root, 'dist', 'sidecar.js'), storeDir, { listen: `127.0.0.1:${storePort}` });
+  process.once('exit', () => store.process.kill()); // whichever way this script ends
+  console.log(`demo model store: ${storeDir} served on ${store.address}`);
   const workspace = join(stateDir, 'demo-workspace');
-  writeDemoWorkspace(workspace);
+  writeDemoWorkspace(workspace, store.address);
 
   const wanted = values.port !== undefined ? Number(values.port) : 8080;
   if (!Number.isInteger(wanted) || wanted < 0 || wanted > 65535) throw new Error(`--port expects 0-65535; got ${values.port}`);
@@ -97,8 +121,8 @@ async function main(): Promise<void> {
   console.log(`\nSidestream is running in VS Code (code-server, loopback only, no password):\n\n  ${url}\n\nOpen it in a browser on this machine. Ctrl-C stops it.`);
 
   const stop = async () => {
-    console.log('\nstopping code-server');
-    await codeServer.stop();
+    console.log('\nstopping code-server and the demo model store');
+    await Promise.all([codeServer.stop(), store.stop()]);
     process.exit(0);
   };
   process.once('SIGINT', () => void stop());

@@ -60,9 +60,11 @@ export interface RunningDemoStore {
   stop(): Promise<void>;
 }
 
-/** Starts `node SIDECAR serve-store DIR --listen 127.0.0.1:0 ARGS…` and waits for the line with its address. */
-export async function startDemoStore(sidecarScript: string, folder: string, args: string[] = []): Promise<RunningDemoStore> {
-  const child = spawn(process.execPath, [sidecarScript, 'serve-store', folder, '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node SIDECAR serve-store DIR --listen HOST:PORT [--rate-limit R]` and waits for the line with its address. */
+export async function startDemoStore(sidecarScript: string, folder: string, options: { listen?: string; rateLimit?: string } = {}): Promise<RunningDemoStore> {
+  const args = [sidecarScript, 'serve-store', folder, '--listen', options.listen ?? '127.0.0.1:0'];
+  if (options.rateLimit) args.push('--rate-limit', options.rateLimit);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

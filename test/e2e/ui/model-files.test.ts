@@ -26,7 +26,7 @@ before(async () => {
   cacheDir = join(scratch, 'cache');
   detector = writeDemoStoreFiles(storeDir, detectorBytes).find((file) => file.path === 'yolo/tiny-detector.onnx')!;
   // 8 MB/s per range stream and two streams: the 40 MiB fetch takes about 3 s.
-  store = await startDemoStore(join(repoRoot, 'dist', 'sidecar.js'), storeDir, ['--rate-limit', '8M']);
+  store = await startDemoStore(join(repoRoot, 'dist', 'sidecar.js'), storeDir, { rateLimit: '8M' });
   session = await openWorkbench({
     name: 'ui-model-files',
     // The cache folder is a machine setting: user settings. The store is the workspace's.
