@@ -139,4 +139,24 @@ describe('Model Files view', () => {
     const blob = join(cacheDir, 'v1', 'blobs', detector.sha256.slice(0, 2), detector.sha256);
     assert.equal(existsSync(blob), false, `${blob} was deleted`);
   });
+
+  test('Cancel in the progress notification keeps the partial file; the next Fetch resumes and completes it', async () => {
+    const { page } = session;
+    const view = await modelFilesView(page);
+    const file = row(view, 'tiny-detector.onnx');
+    await contextMenu(page, file, 'Fetch');
+    await waitForRowText(page, file, /downloading ([1-9]\d?) %/, 15_000);
+    const toast = page.locator('.notification-toast', { hasText: /Fetching e2e: yolo\/tiny-detector\.onnx/ }).first();
+    await toast.getByRole('button', { name: 'Cancel' }).click();
+    const cancelled = await waitForNotification(page, /cancelled/, 10_000);
+    assert.match(cancelled, /fetch of e2e: yolo\/tiny-detector\.onnx cancelled; the [\d.]+ MiB downloaded are kept for resume/);
+    const partial = await waitForRowText(page, file, /40 MiB · partial \d+ %/, 15_000);
+    await page.screenshot({ path: screenshotPath('model-files-partial') });
+    assert.doesNotMatch(partial, /partial 0 %/);
+
+    await contextMenu(page, file, 'Fetch');
+    await waitForRowText(page, file, /40 MiB · cached/, 60_000);
+    const blob = join(cacheDir, 'v1', 'blobs', detector.sha256.slice(0, 2), detector.sha256);
+    assert.equal(createHash('sha256').update(readFileSync(blob)).digest('hex'), detector.sha256);
+  });
 });
