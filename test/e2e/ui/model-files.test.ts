@@ -5,7 +5,7 @@
 // cache folder set by the setting), then Evict it. Screenshots go to test-results/.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -57,8 +57,14 @@ async function modelFilesView(page: Page): Promise<Locator> {
   const header = page.locator('.pane-header', { hasText: 'Model Files' });
   await header.waitFor({ state: 'visible', timeout: 60_000 });
   if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+  // Room for the tree in the screenshots: fold the workspace folder's own section.
+  const folders = page.locator('.pane-header', { hasText: 'workspace' }).first();
+  if ((await folders.getAttribute('aria-expanded').catch(() => null)) === 'true') await folders.click();
   return page.locator('.pane', { has: header });
 }
+
+/** Earlier toasts out of the way of the next screenshot. */
+const clearNotifications = (page: Page) => runCommandFromPalette(page, 'Notifications: Clear All Notifications');
 
 const row = (view: Locator, name: string) => view.locator('.monaco-list-row', { hasText: name }).first();
 
@@ -102,6 +108,7 @@ describe('Model Files view', () => {
 
   test('right-click → Fetch: a progress notification, then the file is cached with the right sha256', async () => {
     const { page } = session;
+    await clearNotifications(page);
     const view = await modelFilesView(page);
     const file = row(view, 'tiny-detector.onnx');
     await contextMenu(page, file, 'Fetch');
@@ -131,6 +138,7 @@ describe('Model Files view', () => {
 
   test('right-click → Evict from Cache: the file is remote again and its blob is gone', async () => {
     const { page } = session;
+    await clearNotifications(page);
     const view = await modelFilesView(page);
     const file = row(view, 'tiny-detector.onnx');
     await contextMenu(page, file, 'Evict from Cache');
@@ -142,6 +150,7 @@ describe('Model Files view', () => {
 
   test('Cancel in the progress notification keeps the partial file; the next Fetch resumes and completes it', async () => {
     const { page } = session;
+    await clearNotifications(page);
     const view = await modelFilesView(page);
     const file = row(view, 'tiny-detector.onnx');
     await contextMenu(page, file, 'Fetch');
@@ -158,5 +167,17 @@ describe('Model Files view', () => {
     await waitForRowText(page, file, /40 MiB · cached/, 60_000);
     const blob = join(cacheDir, 'v1', 'blobs', detector.sha256.slice(0, 2), detector.sha256);
     assert.equal(createHash('sha256').update(readFileSync(blob)).digest('hex'), detector.sha256);
+  });
+
+  test('with the store removed from the settings, the view explains how to add one', async () => {
+    const { page, workspace } = session;
+    await clearNotifications(page);
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'sidestream.modelStores': [] }, null, 2));
+    const view = await modelFilesView(page);
+    const welcome = view.locator('.welcome-view-content');
+    await welcome.waitFor({ timeout: 20_000 });
+    assert.match(await welcome.innerText(), /No model store is configured/);
+    await welcome.getByRole('button', { name: 'Add a Model Store' }).waitFor({ timeout: 5000 });
+    await page.screenshot({ path: screenshotPath('model-files-welcome') });
   });
 });
