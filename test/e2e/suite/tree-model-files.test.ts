@@ -60,6 +60,13 @@ describe('Model files in the extension host', function () {
     assert.ok(usage.freeDiskBytes > 0);
   });
 
+  it('after "Sidestream: Restart Sidecar" the new sidecar knows the stores again', async function () {
+    await vscode.commands.executeCommand('sidestream.restartSidecar');
+    const outcome = (await vscode.commands.executeCommand<FetchOutcome>('sidestream.fetchModelFile', { store: 'suite', path: detector.path }))!;
+    assert.equal(outcome.result, 'done', outcome.error);
+    assert.equal(outcome.fromCache, true);
+  });
+
   it('a fetch from an unknown store fails with the sidecar\'s message', async function () {
     const outcome = (await vscode.commands.executeCommand<FetchOutcome>('sidestream.fetchModelFile', { store: 'nope', path: 'x.onnx' }))!;
     assert.equal(outcome.result, 'failed');

@@ -169,6 +169,23 @@ describe('Model Files view', () => {
     assert.equal(createHash('sha256').update(readFileSync(blob)).digest('hex'), detector.sha256);
   });
 
+  test('"Sidestream: Fetch Model File…" offers every file of the store in a quick pick and fetches the one picked', async () => {
+    const { page } = session;
+    await clearNotifications(page);
+    await runCommandFromPalette(page, 'Sidestream: Fetch Model File…');
+    const input = page.locator('.quick-input-widget input.input');
+    const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'labels/coco.txt' }).first();
+    await item.waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('.quick-input-widget .monaco-list-row').count(), 3, 'README.md, labels/coco.txt, yolo/tiny-detector.onnx');
+    await input.fill('coco');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter');
+    await waitForNotification(page, /coco\.txt fetched and verified/, 20_000);
+    const view = await modelFilesView(page);
+    await row(view, 'labels').click();
+    await waitForRowText(page, row(view, 'coco.txt'), /coco\.txt\s*\d+ B · cached/, 20_000);
+  });
+
   test('with the store removed from the settings, the view explains how to add one', async () => {
     const { page, workspace } = session;
     await clearNotifications(page);
