@@ -12,6 +12,7 @@
  */
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
 import { type Frame, FrameFormat, StreamsServiceClient, StreamsServiceService } from '../gen/sidestream/v1/streams';
+import { writeVarint } from './varint';
 
 /** Bytes reserved in front of frame data: room for every header field at its largest. */
 export const frameHeadroom = 128;
@@ -23,31 +24,6 @@ export function allocateFrameData(size: number): Buffer {
   const data = Buffer.allocUnsafeSlow(frameHeadroom + size).subarray(frameHeadroom);
   reserved.add(data);
   return data;
-}
-
-const twoTo32 = 2 ** 32;
-
-/** Writes `value` (a non-negative integer below 2^64, or a negative int64) as a varint; returns the new offset. */
-function writeVarint(target: Buffer, offset: number, value: number): number {
-  if (value < 0) {
-    // int64 two's complement: ten bytes.
-    let big = BigInt.asUintN(64, BigInt(value));
-    while (big >= 0x80n) {
-      target[offset++] = Number(big & 0x7fn) | 0x80;
-      big >>= 7n;
-    }
-    target[offset++] = Number(big);
-    return offset;
-  }
-  let high = Math.floor(value / twoTo32);
-  let low = value >>> 0;
-  while (high > 0 || low > 0x7f) {
-    target[offset++] = (low & 0x7f) | 0x80;
-    low = ((low >>> 7) | ((high & 0x7f) << 25)) >>> 0;
-    high = Math.floor(high / 128);
-  }
-  target[offset++] = low;
-  return offset;
 }
 
 const scratch = Buffer.allocUnsafe(frameHeadroom);

@@ -1,10 +1,6 @@
 import { type ClientReadableStream, credentials, Metadata, status } from '@grpc/grpc-js';
-import {
-  type FileInfo,
-  type ListFilesResponse,
-  ModelStoreServiceClient,
-  type ReadFileResponse,
-} from '../../proto/gen/sidestream/store/v1/model_store';
+import { ModelStoreClient } from '../../proto/codec/chunk';
+import type { FileInfo, ListFilesResponse, ModelStoreServiceClient, ReadFileResponse } from '../../proto/gen/sidestream/store/v1/model_store';
 import type { ModelStore } from '../../proto/gen/sidestream/v1/models';
 import { FilesError, grpcCodeOf } from './errors';
 
@@ -12,7 +8,7 @@ const channelOptions = {
   'grpc.max_receive_message_length': 8 * 1024 * 1024,
   // The default 64 KiB window caps a stream far below loopback speed; 4 MiB per range
   // keeps 8 parallel ranges within ~32 MiB of buffers when the cache writes slowly.
-  'grpc-node.flow_control_window': 4 * 1024 * 1024,
+  'grpc-node.flow_control_window': 32 * 1024 * 1024,
   'grpc.keepalive_time_ms': 15_000,
 };
 
@@ -23,7 +19,7 @@ export class StoreConnection {
   private readonly client: ModelStoreServiceClient;
 
   constructor(readonly store: ModelStore) {
-    this.client = new ModelStoreServiceClient(store.address, credentials.createInsecure(), channelOptions);
+    this.client = new ModelStoreClient(store.address, credentials.createInsecure(), channelOptions);
   }
 
   private metadata(): Metadata {

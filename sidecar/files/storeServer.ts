@@ -15,13 +15,13 @@ import {
   type FileInfo,
   type ListFilesRequest,
   type ListFilesResponse,
-  ModelStoreServiceService,
   type ModelStoreServiceServer,
   type ReadFileRequest,
   type ReadFileResponse,
   type StatFileRequest,
   type StatFileResponse,
 } from '../../proto/gen/sidestream/store/v1/model_store';
+import { allocateChunkData, modelStoreServiceWithChunkCodec } from '../../proto/codec/chunk';
 import { bearerAuthInterceptor } from '../auth';
 import { type ListenAddress } from '../cli';
 import { log } from '../log';
@@ -268,7 +268,7 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
         while (!cancelled && Date.now() < until) await wait(until - Date.now());
         if (cancelled) break;
 
-        const data = Buffer.allocUnsafe(length);
+        const data = allocateChunkData(length);
         let got = 0;
         while (got < length) {
           const { bytesRead } = await handle.read(data, got, length - got, position + got);
@@ -346,7 +346,7 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
   });
-  server.addService(ModelStoreServiceService, modelStoreService(root, digests, options.rateLimit));
+  server.addService(modelStoreServiceWithChunkCodec, modelStoreService(root, digests, options.rateLimit));
   const where = formatAddress(options.listen.host, options.listen.port);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(where, ServerCredentials.createInsecure(), (error, boundPort) =>
