@@ -1,6 +1,7 @@
 // `npm run bench -- --suite NAME [--json]`: runs benchmark suites and prints their
 // figures. Targets are reported next to the figures, never asserted.
 import { parseArgs } from 'node:util';
+import { filesSuite } from './suites/files';
 import { mediaSuite } from './suites/media';
 import { previewSuite } from './suites/preview';
 import { recordingSuite } from './suites/recording';
@@ -13,7 +14,7 @@ export interface BenchSuite {
   run(): Promise<Record<string, unknown>>;
 }
 
-const suites: BenchSuite[] = [startupSuite, mediaSuite, recordingSuite, previewSuite, webrtcSuite];
+const suites: BenchSuite[] = [startupSuite, filesSuite, mediaSuite, recordingSuite, previewSuite, webrtcSuite];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -129,12 +129,11 @@ export class ModelCache {
   }
 
   /** Writes JSON by rename, so readers see the old or the new file, never half of one. */
-  async writeJsonAtomic(path: string, value: unknown, durable = false): Promise<void> {
+  async writeJsonAtomic(path: string, value: unknown): Promise<void> {
     const tmp = join(this.tmpDir, `${randomBytes(8).toString('hex')}.json`);
     const handle = await open(tmp, 'w', 0o644);
     try {
       await handle.writeFile(JSON.stringify(value));
-      if (durable) await handle.datasync();
     } finally {
       await handle.close();
     }

@@ -6,6 +6,7 @@ import type { ModelCache } from './cache';
 import { bytesDone, type ChunkPlan, chunkLength, chunkStart, isChunkComplete, pendingChunks } from './chunkPlan';
 import { FilesError, grpcCodeOf } from './errors';
 import { loadPartialPlan, newPlan, stateFile } from './partialState';
+import { PrefixHasher } from './prefixHasher';
 import type { StoreConnection } from './storeClients';
 import { TokenBucket } from './storePaths';
 
@@ -51,8 +52,8 @@ class StallError extends Error {}
 
 /** Store errors worth another try: the store or the network may come back. */
 const retryableCodes = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.INTERNAL, status.UNKNOWN, status.RESOURCE_EXHAUSTED, status.CANCELLED]);
-/** Two writes in flight per range, then the range's call is paused: HTTP/2 flow control holds the rest at the store. */
-const writesInFlightPerRange = 2;
+/** One write in flight per range, then the range's call is paused: HTTP/2 flow control holds the rest at the store. */
+const writesInFlightPerRange = 1;
 /** Durable progress (fdatasync) at most this often; the state file itself is rewritten as bytes land. */
 const syncIntervalMs = 2000;
 
@@ -72,6 +73,7 @@ export class RangeDownload {
   readonly counters: DownloadCounters = { bytesDone: 0, bytesReceived: 0, restarts: 0, resumed: '' };
   private plan!: ChunkPlan;
   private handle!: FileHandle;
+  private stateHandle!: FileHandle;
   private readonly bucket: TokenBucket | undefined;
   private readonly calls = new Set<ClientReadableStream<ReadFileResponse>>();
   private readonly stopper = new AbortController();
@@ -80,6 +82,9 @@ export class RangeDownload {
   private lastSyncMs = 0;
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
+  private hasher: PrefixHasher | undefined;
+  /** The first chunk that is not complete: everything before it is on disk. */
+  private frontierChunk = 0;
 
   constructor(
     private readonly cache: ModelCache,
@@ -95,8 +100,8 @@ export class RangeDownload {
     else signal.addEventListener('abort', onAbort, { once: true });
   }
 
-  /** Resolves with the partial file's path when every byte is on disk. */
-  async run(): Promise<string> {
+  /** Resolves with the partial file's path and the sha256 of what is on disk once every byte has landed. */
+  async run(): Promise<{ partialPath: string; sha256: string }> {
     const { sha256, size } = this.file;
     const partialPath = this.cache.partialPath(sha256);
     const resumed = await loadPartialPlan(this.cache, sha256, size);
@@ -104,6 +109,7 @@ export class RangeDownload {
     if (resumed && partialExists) {
       this.plan = resumed.plan;
       this.handle = await open(partialPath, 'r+');
+      this.stateHandle = await open(this.cache.partialStatePath(sha256), 'r+');
       this.durableDone = [...resumed.plan.done];
       this.counters.resumed = `${resumed.reason} at ${bytesDone(resumed.plan)} of ${size} bytes`;
     } else {
@@ -111,10 +117,13 @@ export class RangeDownload {
       this.plan = newPlan(size, Math.max(1, this.settings.chunkBytes));
       this.handle = await open(partialPath, 'w+', 0o644);
       await this.handle.truncate(size);
+      this.stateHandle = await open(this.cache.partialStatePath(sha256), 'w', 0o644);
       this.durableDone = [...this.plan.done];
     }
     this.counters.bytesDone = bytesDone(this.plan);
     this.lastSyncMs = Date.now();
+    this.hasher = new PrefixHasher(partialPath);
+    this.advanceFrontier();
 
     const queue = pendingChunks(this.plan);
     let firstError: unknown;
@@ -132,10 +141,14 @@ export class RangeDownload {
       await this.flush();
       await Promise.all(Array.from({ length: Math.max(1, Math.min(this.settings.concurrency, queue.length)) }, worker));
       if (this.stopReason) throw firstError ?? this.stopReason;
-      return partialPath;
+      const sha256 = await this.hasher.finish(size);
+      this.hasher = undefined;
+      return { partialPath, sha256 };
     } finally {
+      this.hasher?.cancel();
       await this.flush(true).catch((error: Error) => log.warn(`models: could not save the progress of ${this.file.path}: ${error.message}`));
       await this.handle.close();
+      await this.stateHandle.close();
     }
   }
 
@@ -183,6 +196,7 @@ export class RangeDownload {
       const call = this.connection.readRange(this.file.path, expected, end - expected, this.file.revision);
       this.calls.add(call);
       let writes = 0;
+      let writeQueue: Promise<void> = Promise.resolve();
       let ended = false;
       let settled = false;
       let failure: Error | undefined;
@@ -219,13 +233,16 @@ export class RangeDownload {
           call.pause();
           clearTimeout(stallTimer); // our own hold is not the store's stall
         } else armStall();
-        const landed = this.handle.write(data, 0, data.length, offset);
-        const paced = waitMs > 0 ? new Promise((r) => setTimeout(r, waitMs)) : undefined;
-        Promise.all([landed, paced]).then(
+        // One range's writes land one after another, so its bytes count as done in file
+        // order: the resume state and the hashing thread never see a hole as written.
+        const landed = writeQueue.then(() => this.handle.write(data, 0, data.length, offset));
+        writeQueue = landed.then(
           () => {
+            if (failure) return;
             plan.done[index]! += data.length;
             this.counters.bytesDone += data.length;
             this.counters.bytesReceived += data.length;
+            if (index === this.frontierChunk) this.advanceFrontier();
             this.scheduleFlush();
           },
           (error: NodeJS.ErrnoException) => {
@@ -235,7 +252,9 @@ export class RangeDownload {
                 : new FilesError(status.INTERNAL, `cannot write ${this.cache.partialPath(this.file.sha256)}: ${error.message}`);
             call.cancel();
           },
-        ).finally(() => {
+        );
+        const paced = waitMs > 0 ? new Promise((resolve) => setTimeout(resolve, waitMs)) : undefined;
+        void Promise.all([writeQueue, paced]).finally(() => {
           writes -= 1;
           if (!failure && !ended && writes < writesInFlightPerRange) {
             call.resume();
@@ -257,6 +276,12 @@ export class RangeDownload {
         settle();
       });
     });
+  }
+
+  private advanceFrontier(): void {
+    while (this.frontierChunk < this.plan.done.length && isChunkComplete(this.plan, this.frontierChunk)) this.frontierChunk += 1;
+    const prefix = this.frontierChunk < this.plan.done.length ? chunkStart(this.plan, this.frontierChunk) + this.plan.done[this.frontierChunk]! : this.plan.size;
+    this.hasher?.advance(prefix);
   }
 
   private scheduleFlush(): void {
@@ -286,9 +311,17 @@ export class RangeDownload {
         this.durableDone = snapshot;
         this.lastSyncMs = Date.now();
       }
-      sync = false;
       const { store, path, revision, sha256 } = this.file;
-      await this.cache.writeJsonAtomic(this.cache.partialStatePath(sha256), stateFile(sha256, { store, path, revision }, this.plan, this.durableDone));
+      // One positional write over the previous state, padded to whole pages so that it
+      // never shrinks (JSON allows the trailing spaces): one system call per update, so
+      // the state keeps close behind the bytes. A write torn by a power cut fails to
+      // parse, and the download starts over; it never resumes from a wrong state.
+      const text = JSON.stringify(stateFile(sha256, { store, path, revision }, this.plan, this.durableDone));
+      const record = Buffer.alloc(Math.ceil((Buffer.byteLength(text) + 1) / 4096) * 4096, 0x20);
+      record.write(text);
+      await this.stateHandle.write(record, 0, record.length, 0);
+      if (sync) await this.stateHandle.datasync();
+      sync = false;
     } while (this.flushAgain);
   }
 }

@@ -156,16 +156,16 @@ class SharedDownload {
       const { bytesDone: done, bytesReceived, restarts } = download.counters;
       this.emit({ state: 'downloading', bytesDone: done, bytesReceived, restarts });
     }, progressTickMs);
-    let partialPath: string;
+    let landed: { partialPath: string; sha256: string };
     try {
       this.emit({ state: 'downloading', message: resumed ? `resuming at ${formatBytes(bytesDone(resumed.plan))}` : '' });
-      partialPath = await download.run();
+      landed = await download.run();
     } finally {
       clearInterval(ticker);
     }
     const { bytesReceived, restarts } = download.counters;
     this.emit({ state: 'verifying', bytesDone: file.size, bytesReceived, restarts, message: 'checking the sha256' });
-    const actual = await sha256OfFile(partialPath);
+    const { partialPath, sha256: actual } = landed;
     if (actual !== file.sha256) {
       await cache.deletePartial(file.sha256);
       throw new FilesError(

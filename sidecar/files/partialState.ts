@@ -5,9 +5,9 @@ import { bootId } from './fileLock';
 
 /**
  * What survives of a download when its process dies: beside `<sha256>.part` a JSON file
- * says how far each range got. It is rewritten (atomically) as bytes land, so a killed
- * process loses only what was in flight. Bytes the kernel had not yet written to the
- * disk do not survive a reboot, so `durable` records the progress as of the last
+ * says how far each range got. downloader.ts rewrites it in place as bytes land, so a
+ * killed process loses only what was in flight. Bytes the kernel had not yet written to
+ * the disk do not survive a reboot, so `durable` records the progress as of the last
  * fdatasync, with the boot it belongs to: after a reboot the download resumes from there.
  */
 export interface PartialStateFile {

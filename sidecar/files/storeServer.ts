@@ -60,7 +60,7 @@ const revisionChanged = (why: string) =>
   new StoreError(status.ABORTED, `revision changed: ${why}; StatFile it again and read the new revision from the start.`);
 
 /** Bytes of one ReadFile stream that may wait in grpc-js and HTTP/2 for the client to take them. */
-const inFlightBytes = 8 * 1024 * 1024;
+const inFlightBytes = 2 * 1024 * 1024;
 
 export interface StoreServerOptions {
   /** The folder to serve. */
@@ -235,6 +235,8 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
 
     let handle: FileHandle | undefined;
     let sent = 0;
+    let reportSent: (() => void) | undefined;
+    let inFlight = 0;
     try {
       const chunkSetting = effectiveChunkBytes(request.chunkBytes);
       if (typeof chunkSetting === 'string') throw new StoreError(status.INVALID_ARGUMENT, chunkSetting);
@@ -255,7 +257,6 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
 
       const maxInFlight = Math.max(2, Math.ceil(inFlightBytes / chunkBytes));
       const bucket = rateLimit ? new TokenBucket(rateLimit, chunkBytes, Date.now()) : undefined;
-      let inFlight = 0;
       let writeFailed: Error | undefined;
       let position = range.start;
       while (position < range.end) {
@@ -280,10 +281,11 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
         if (cancelled) break;
 
         inFlight += 1;
-        sent += length;
         call.write({ offset: position, data }, (error?: Error | null) => {
           inFlight -= 1;
           if (error) writeFailed = error;
+          else sent += length; // handed to the connection: what the store has served
+          if (inFlight === 0) reportSent?.();
           wakeUp();
         });
         position += length;
@@ -297,8 +299,16 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
       if (!cancelled) call.emit('error', { code: failure.code, details: failure.details });
     } finally {
       await handle?.close().catch(() => undefined);
-      // Tests and benchmarks add these up: the bytes this store served.
-      log.debug(`ReadFile "${request.path}" sent ${sent} bytes`);
+      // Tests and benchmarks add these up: the bytes this store served, once the last
+      // write has reached the connection (or failed, for a cancelled call).
+      let reported = false;
+      reportSent = () => {
+        if (reported) return;
+        reported = true;
+        log.debug(`ReadFile "${request.path}" sent ${sent} bytes`);
+      };
+      if (inFlight === 0) reportSent();
+      else setTimeout(reportSent, 5000).unref();
     }
   }
 

@@ -1,0 +1,187 @@
+// Model files: a 1 GiB fetch through the real sidecar from the real reference store on
+// loopback, against a plain copy of the same file in the same run; parallel ranges
+// against a per-stream cap; dedup across two sidecars; resume after SIGKILL; cache hits.
+import { copyFile, rm } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type FetchOutcome, ModelsTestClient, writeRandomFile } from '../../test/integration/helpers/models';
+import { newToken, type RunningSidecar, sleep, startSidecar } from '../../test/integration/helpers/sidecar';
+import { bytesServed, type RunningStore, startStore, storeClient } from '../../test/integration/helpers/store';
+import type { BenchSuite } from '../run';
+import { median, round } from '../stats';
+
+const GiB = 1024 ** 3;
+const MB = 1e6;
+
+interface Rig {
+  sidecar: RunningSidecar;
+  client: ModelsTestClient;
+}
+
+async function startRig(cacheDir: string): Promise<Rig> {
+  const token = newToken();
+  const sidecar = await startSidecar({ token, args: ['--cache-dir', cacheDir, '--no-parent-watch'] });
+  return { sidecar, client: new ModelsTestClient(sidecar.address, token) };
+}
+
+function stopRig(rig: Rig): void {
+  rig.client.close();
+  rig.sidecar.kill();
+}
+
+/** The peak resident set of a process so far (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+function check(outcome: FetchOutcome, sha256: string): void {
+  if (outcome.error) throw new Error(`fetch failed: ${outcome.error.details}`);
+  if (outcome.last?.sha256 !== sha256) throw new Error(`fetch ended with sha256 ${outcome.last?.sha256}, expected ${sha256}`);
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number }> {
+  const started = performance.now();
+  const value = await work();
+  return { value, seconds: (performance.now() - started) / 1000 };
+}
+
+export const filesSuite: BenchSuite = {
+  name: 'files',
+  description: 'model fetch: 1 GiB cold fetch vs copy, parallel ranges vs one, dedup across sidecars, resume after SIGKILL, cache hit, peak RSS',
+  async run() {
+    const work = mkdtempSync(join(tmpdir(), 'sidestream-bench-files-'));
+    const storeRoot = join(work, 'store');
+    mkdirSync(storeRoot);
+    const stores: RunningStore[] = [];
+    const rigs: Rig[] = [];
+    let caches = 0;
+    const newCache = () => join(work, `cache-${(caches += 1)}`);
+    try {
+      const size = GiB;
+      const sha256 = await writeRandomFile(join(storeRoot, 'model.bin'), size);
+      const store = await startStore({ root: storeRoot });
+      const capped = await startStore({ root: storeRoot, rateLimit: 40_000_000 });
+      stores.push(store, capped);
+      const request = (address: string, extra: Record<string, unknown> = {}) => ({ store: { inline: { name: 'bench', address, token: '' } }, path: 'model.bin', ...extra });
+
+      // Each store hashes the file once (its first StatFile); do that before anything is timed.
+      for (const running of stores) {
+        const client = storeClient(running.address);
+        await client.statFile('model.bin');
+        client.close();
+      }
+
+      // Baseline: a plain copy of the same file on the same disk (page cache warm for both).
+      const copies: number[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        const target = join(work, `copy-${i}.bin`);
+        copies.push((await timed(() => copyFile(join(storeRoot, 'model.bin'), target))).seconds);
+        await rm(target);
+      }
+      const copyMbS = size / MB / median(copies);
+
+      // Cold fetches (a new cache each time), with the sidecar's peak RSS.
+      const fetches: number[] = [];
+      let peakRss = 0;
+      let cachedRig: Rig | undefined;
+      for (let i = 0; i < 3; i += 1) {
+        const rig = await startRig(newCache());
+        rigs.push(rig);
+        const { value, seconds } = await timed(() => rig.client.fetch(request(store.address)));
+        check(value, sha256);
+        fetches.push(seconds);
+        peakRss = Math.max(peakRss, peakRssMb(rig.sidecar.pid));
+        if (i < 2) stopRig(rig);
+        else cachedRig = rig;
+      }
+      const fetchMbS = size / MB / median(fetches);
+
+      // Cache hits: the same file again from the last sidecar.
+      const hits: number[] = [];
+      for (let i = 0; i < 7; i += 1) {
+        const { value, seconds } = await timed(() => cachedRig!.client.fetch(request(store.address)));
+        check(value, sha256);
+        if (!value.last?.fromCache) throw new Error('a cache hit was expected');
+        hits.push(seconds * 1000);
+      }
+      stopRig(cachedRig!);
+
+      // Parallel ranges against a store that caps every stream at 40 MB/s.
+      const single = await startRig(newCache());
+      rigs.push(single);
+      const one = await timed(() => single.client.fetch(request(capped.address, { concurrency: 1 })));
+      check(one.value, sha256);
+      stopRig(single);
+      const parallel = await startRig(newCache());
+      rigs.push(parallel);
+      const many = await timed(() => parallel.client.fetch(request(capped.address)));
+      check(many.value, sha256);
+      stopRig(parallel);
+
+      // Dedup: 16 concurrent fetches of one file, split across two sidecars sharing a cache.
+      const shared = newCache();
+      const [a, b] = [await startRig(shared), await startRig(shared)];
+      rigs.push(a, b);
+      await sleep(500);
+      const servedBeforeDedup = bytesServed(store);
+      const outcomes = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? a : b).client.fetch(request(store.address))));
+      outcomes.forEach((outcome) => check(outcome, sha256));
+      await sleep(500);
+      const dedupServed = bytesServed(store) - servedBeforeDedup;
+      stopRig(a);
+      stopRig(b);
+
+      // Resume: SIGKILL at about half way, a new sidecar on the same cache finishes.
+      const resumeCache = newCache();
+      const victim = await startRig(resumeCache);
+      rigs.push(victim);
+      await sleep(300);
+      const servedBeforeResume = bytesServed(store);
+      let killedAt = 0;
+      await new Promise<void>((resolve) => {
+        const fetch = victim.client.startFetch(request(store.address), (event) => {
+          if (!killedAt && event.bytesTotal > 0 && event.bytesDone >= event.bytesTotal / 2) {
+            killedAt = event.bytesDone;
+            victim.sidecar.kill();
+            resolve();
+          }
+        });
+        void fetch.done.then(() => resolve());
+      });
+      await victim.sidecar.exited;
+      const survivor = await startRig(resumeCache);
+      rigs.push(survivor);
+      const resumed = await survivor.client.fetch(request(store.address));
+      check(resumed, sha256);
+      await sleep(500);
+      const resumeServed = bytesServed(store) - servedBeforeResume;
+      stopRig(survivor);
+
+      return {
+        file_bytes: size,
+        fetch_mb_s: round(fetchMbS),
+        copy_mb_s: round(copyMbS),
+        fetch_vs_copy: round(fetchMbS / copyMbS, 3),
+        fetch_seconds: fetches.map((s) => round(s, 2)),
+        copy_seconds: copies.map((s) => round(s, 2)),
+        single_stream_mb_s: round(size / MB / one.seconds),
+        parallel_mb_s: round(size / MB / many.seconds),
+        parallel_speedup: round(one.seconds / many.seconds, 2),
+        dedup_bytes_served: dedupServed,
+        dedup_ratio: round(dedupServed / size, 3),
+        resume_killed_at_bytes: killedAt,
+        resume_bytes_served: resumeServed,
+        resume_refetch_ratio: round((resumeServed - size) / size, 4),
+        cache_hit_ms: round(median(hits), 2),
+        peak_rss_mb: round(peakRss),
+        targets: { fetch_vs_copy: '>= 0.5', parallel_speedup: '>= 5', dedup_ratio: '<= 1.05', resume_refetch_ratio: '<= 0.05', cache_hit_ms: '<= 20', peak_rss_mb: '<= 200' },
+      };
+    } finally {
+      for (const rig of rigs) stopRig(rig);
+      await Promise.all(stores.map((s) => s.stop()));
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+};
