@@ -225,16 +225,20 @@ export function modelsService(cache: ModelCache): { implementation: ModelsServic
     evictFile: (call, callback) =>
       unary(callback, async () => {
         const { sha256, store, path } = call.request;
-        let target = sha256;
-        if (!target) {
-          if (!store || !path) throw new FilesError(status.INVALID_ARGUMENT, 'name the file to evict: sha256, or store and path');
-          const refs = await cache.refsOf(store, path);
-          if (refs.length === 0) throw new FilesError(status.NOT_FOUND, `${store}:${path} is not in the cache`);
-          target = refs[0]!.sha256;
-        }
-        if (!isSha256(target)) throw new FilesError(status.INVALID_ARGUMENT, `"${target}" is not a sha256 (64 lowercase hex digits)`);
-        if (fetcher.isDownloading(target)) throw new FilesError(status.FAILED_PRECONDITION, `${target.slice(0, 12)}… is being fetched; cancel the fetch first`);
-        return { freedBytes: await cache.evict(target) };
+        const evict = (target: string) => {
+          if (!isSha256(target)) throw new FilesError(status.INVALID_ARGUMENT, `"${target}" is not a sha256 (64 lowercase hex digits)`);
+          if (fetcher.isDownloading(target)) throw new FilesError(status.FAILED_PRECONDITION, `${target.slice(0, 12)}… is being fetched; cancel the fetch first`);
+          return cache.evict(target);
+        };
+        if (sha256) return { freedBytes: await evict(sha256) };
+        if (!store || !path) throw new FilesError(status.INVALID_ARGUMENT, 'name the file to evict: sha256, or store and path');
+        // Every cached revision of the file (a stale one too).
+        const cached = [];
+        for (const ref of await cache.refsOf(store, path)) if (await cache.findBlob(ref.sha256, ref.size)) cached.push(ref.sha256);
+        if (cached.length === 0) throw new FilesError(status.NOT_FOUND, `${store}:${path} is not in the cache`);
+        let freedBytes = 0;
+        for (const target of new Set(cached)) freedBytes += await evict(target);
+        return { freedBytes };
       }),
     getCacheUsage: (_call, callback) => unary(callback, () => cache.usage()),
     cleanCache: (call, callback) => unary(callback, () => cache.clean(call.request.allUnpinned)),

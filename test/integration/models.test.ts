@@ -118,6 +118,8 @@ describe('Models: fetch through the cache', () => {
     assert.equal(listing.entries.find((e) => e.path === 'README.md')?.cacheState, CacheState.CACHE_STATE_STALE);
     const second = await rig.client.fetch({ store: { name: 'team' }, path: 'README.md' });
     assert.equal(readFileSync(second.last!.localPath, 'utf8'), 'second, longer\n');
+    const evicted = await rig.client.evict({ store: 'team', path: 'README.md' });
+    assert.equal(evicted.freedBytes, 'first\n'.length + 'second, longer\n'.length, 'evicting by store and path removes every cached revision');
   });
 
   test('evict removes the file; evicting it again is NOT_FOUND', async () => {
