@@ -344,7 +344,10 @@ export interface ListCacheResponse {
   partials: PartialFile[];
 }
 
-/** EvictFileRequest names a cached file by sha256, or by store and path. */
+/**
+ * EvictFileRequest names a cached file by sha256, or by store and path (which evicts
+ * every cached revision of that path).
+ */
 export interface EvictFileRequest {
   /** The file's sha256; or leave it empty and give store and path. */
   sha256: string;
