@@ -1,9 +1,7 @@
 // sha256 of store files, computed once per (file, size, mtime, inode) and shared by
 // concurrent callers. Kept in memory for the life of the server.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { log } from '../log';
+import { sha256OfFile } from './hashFile';
 import { revisionOf } from './storePaths';
 
 export interface FileIdentity {
@@ -51,9 +49,7 @@ export class DigestCache {
     this.hashes += 1;
     const started = Date.now();
     log.debug(`hashing ${realPath} (revision ${revision}; hash #${this.hashes})`);
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(realPath, { highWaterMark: 1024 * 1024 }), hash);
-    const sha256 = hash.digest('hex');
+    const sha256 = await sha256OfFile(realPath);
     const after = revisionOf(await stat(realPath));
     if (after !== revision) throw new FileChangedError(realPath);
     this.known.set(realPath, { revision, sha256 });
