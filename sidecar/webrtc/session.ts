@@ -17,15 +17,8 @@ import { AudioFeedInput, VideoFeedInput } from './feedInputs';
 import { checkOffer, chooseVideoCodec, type OfferedMedia, rewriteHostCandidates, type VideoCodec } from './sdp';
 import { rembEstimate, rembExponentMantissa } from './stats';
 import { AudioTrackReceiver, VideoTrackReceiver } from './tracks';
+import { WhipError } from './whipError';
 
-export class WhipError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface SessionOptions {
   /** The feed's name: the stream `whip:<name>` decodes it. */

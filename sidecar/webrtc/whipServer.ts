@@ -7,7 +7,8 @@ import { log } from '../log';
 import type { FeedRegistry } from '../media/feeds';
 import { publisherPage, publisherScript } from './publisherPage';
 import { bearerToken, isSdpContentType, publishPath, route, whipPathPrefix } from './routes';
-import { WhipError, WhipSession } from './session';
+import type { WhipSession } from './session';
+import { WhipError } from './whipError';
 
 export interface WhipServerOptions {
   host: string;
@@ -160,6 +161,8 @@ export class WhipServer {
     if (this.options.feeds.get(name)) return this.send(response, 409, `a publisher named "${name}" is connected already; pick another name or DELETE its session first`);
     let created: { session: WhipSession; answer: string };
     try {
+      // werift loads on the first publisher, not at the sidecar's start (it costs ~80 ms).
+      const { WhipSession } = await import('./session');
       created = await WhipSession.create({ name, offer: body, iceHost: iceHostOf(this.options.host), idleTimeoutMs: this.options.idleTimeoutMs });
     } catch (error) {
       const status = error instanceof WhipError ? error.status : 500;
