@@ -186,6 +186,10 @@ export class RangeDownload {
         retries += 1;
         this.counters.restarts += 1;
         if (retries > this.settings.maxRetries) {
+          if (code === undefined) {
+            // Not a gRPC failure: the store's answers break the protocol (wrong offsets, short ranges).
+            throw new FilesError(status.FAILED_PRECONDITION, `store "${this.file.store}" does not follow the model store protocol: ${(error as Error).message} (read "${this.file.path}", ${this.settings.maxRetries} retries)`);
+          }
           throw this.connection.describeError(error, `read "${this.file.path}", given up after ${this.settings.maxRetries} retries`);
         }
         const backoffMs = Math.min(500 * 2 ** (retries - 1), 8000);

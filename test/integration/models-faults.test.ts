@@ -2,7 +2,7 @@
 // real cache folder: a clear error, nothing lost, the sidecar still serving.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -174,16 +174,18 @@ describe('Models: faults', () => {
     const rig = await startRig(cacheDir);
     const path = join(storeRoot, 'changing.bin');
     const oldSha = await writeRandomFile(path, 24 * MiB);
+    const newSha = await writeRandomFile(`${path}.new`, 20 * MiB);
     try {
-      let reached!: () => void;
-      const halfway = new Promise<void>((resolve) => (reached = resolve));
-      const fetch = rig.client.startFetch({ ...request(), path: 'changing.bin' }, (event) => {
-        if (event.bytesTotal > 0 && event.bytesDone > event.bytesTotal / 3) reached();
+      let replaced = false;
+      // Capped at 12 MB/s: about 2 s for the old revision, which is replaced a third of the way in.
+      const fetch = rig.client.startFetch({ ...request({ maxBytesPerSecond: 12_000_000 }), path: 'changing.bin' }, (event) => {
+        if (!replaced && event.bytesTotal > 0 && event.bytesDone > event.bytesTotal / 3) {
+          replaced = true;
+          renameSync(`${path}.new`, path);
+        }
       });
-      await halfway;
-      const newSha = await writeRandomFile(`${path}.new`, 20 * MiB);
-      spawnSync('mv', [`${path}.new`, path]);
       const { error, last } = await fetch.done;
+      assert.ok(replaced, 'the file was replaced during the fetch');
       assert.equal(error, undefined, error?.details);
       assert.notEqual(oldSha, newSha);
       assert.equal(last?.sha256, newSha);
@@ -374,5 +376,63 @@ describe('Models: faults', () => {
     } finally {
       stopRig(rig);
     }
+  });
+});
+
+describe('Models: a store that breaks the protocol', () => {
+  // A real gRPC server in this process that answers like a broken or hostile store would.
+  let server: import('@grpc/grpc-js').Server;
+  let address: string;
+  let work: string;
+  let rig: Rig;
+  const served = Buffer.from('twelve bytes');
+  const goodSha = createHash('sha256').update(served).digest('hex');
+
+  before(async () => {
+    const grpc = await import('@grpc/grpc-js');
+    const { ModelStoreServiceService } = await import('../../proto/gen/sidestream/store/v1/model_store');
+    const shaFor: Record<string, string> = { 'escape.bin': '../../../../tmp/escaped', 'upper.bin': goodSha.toUpperCase(), 'wrong-offsets.bin': goodSha };
+    server = new grpc.Server();
+    server.addService(ModelStoreServiceService, {
+      listFiles: (_call: unknown, callback: (error: null, response: unknown) => void) => callback(null, { files: [], nextPageToken: '' }),
+      statFile: (call: { request: { path: string } }, callback: (error: null, response: unknown) => void) =>
+        callback(null, { file: { path: call.request.path, size: served.length, sha256: shaFor[call.request.path] ?? goodSha, modifiedUnixMs: 0, revision: 'r1' } }),
+      readFile: (call: { request: { offset: number }; write(m: unknown): void; end(): void }) => {
+        // Chunks that do not start where the range does: a store that ignores ranges.
+        call.write({ offset: call.request.offset + 5, data: served });
+        call.end();
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+    address = `127.0.0.1:${port}`;
+    work = mkdtempSync(join(tmpdir(), 'sidestream-bad-store-'));
+    rig = await startRig(join(work, 'cache'));
+  });
+
+  after(() => {
+    stopRig(rig);
+    server?.forceShutdown();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  const fetchFrom = (path: string) => rig.client.fetch({ store: { inline: { name: 'bad', address, token: '' } }, path, maxRetries: 1 });
+
+  test('a sha256 that is a path, or not lowercase hex: FAILED_PRECONDITION, nothing written anywhere', async () => {
+    for (const path of ['escape.bin', 'upper.bin']) {
+      const { error } = await fetchFrom(path);
+      assert.equal(error?.code, status.FAILED_PRECONDITION, `${path}: ${error?.details}`);
+      assert.match(error!.details, /a conforming store gives 64 lowercase hex digits/);
+    }
+    assert.equal(existsSync('/tmp/escaped'), false);
+    assert.deepEqual(blobFiles(join(work, 'cache')), []);
+  });
+
+  test('chunks at the wrong offsets: the range is retried, then the fetch fails saying what the store sent; the sidecar goes on', async () => {
+    const { error } = await fetchFrom('wrong-offsets.bin');
+    assert.equal(error?.code, status.FAILED_PRECONDITION, error?.details);
+    assert.match(error!.details, /does not follow the model store protocol: the store sent bytes at 5 \(\+12\) where 0 was expected/);
+    assert.deepEqual(blobFiles(join(work, 'cache')), [], 'nothing unverified is published');
+    const usage = await rig.client.usage();
+    assert.equal(usage.cachedFiles, 0, 'the sidecar still answers');
   });
 });
