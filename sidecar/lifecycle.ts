@@ -45,3 +45,27 @@ export function watchParent(onGone: (reason: string) => void): () => void {
     process.stdin.unref?.();
   };
 }
+
+/**
+ * Runs `shutdown` once, on SIGTERM, SIGINT or a call of the returned function, then
+ * exits 0 (1 if it takes longer than `graceMs` plus 3 s). `shutdown` resolves with the
+ * line to log when it is done.
+ */
+export function stopOnSignals(graceMs: number, shutdown: () => Promise<string>): (reason: string) => void {
+  let stopping: Promise<void> | undefined;
+  const stop = (reason: string) => {
+    stopping ??= (async () => {
+      log.info(`shutting down: ${reason}`);
+      const forceExit = setTimeout(() => {
+        log.error('shutdown took too long; exiting now');
+        process.exit(1);
+      }, graceMs + 3000);
+      forceExit.unref();
+      log.info(await shutdown());
+      process.exit(0);
+    })();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return stop;
+}

@@ -1,6 +1,6 @@
 import { parseCommand, parseListenAddress, isLoopbackHost, UsageError } from './cli';
 import { log, setLogLevel } from './log';
-import { watchParent } from './lifecycle';
+import { stopOnSignals, watchParent } from './lifecycle';
 import { runningChildren, terminateAllChildren } from './processes';
 import { startSidecarServer } from './server';
 import { loadToken } from './token';
@@ -43,22 +43,10 @@ async function main(): Promise<number> {
     cacheLimit: options.cacheLimit,
   });
 
-  let stopping: Promise<void> | undefined;
-  const stop = (reason: string) => {
-    stopping ??= (async () => {
-      log.info(`shutting down: ${reason}`);
-      const forceExit = setTimeout(() => {
-        log.error('shutdown took too long; exiting now');
-        process.exit(1);
-      }, shutdownGraceMs + 3000);
-      forceExit.unref();
-      await Promise.all([server.shutdown(shutdownGraceMs), terminateAllChildren()]);
-      log.info(`stopped (${runningChildren()} children left)`);
-      process.exit(0);
-    })();
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  const stop = stopOnSignals(shutdownGraceMs, async () => {
+    await Promise.all([server.shutdown(shutdownGraceMs), terminateAllChildren()]);
+    return `stopped (${runningChildren()} children left)`;
+  });
   if (options.watchParent) watchParent(stop);
 
   process.stdout.write(`${JSON.stringify({ address: server.address, pid: process.pid, version })}\n`);

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { HealthService } from '../proto/gen/grpc/health/v1/health';
 import { RecordingServiceService } from '../proto/gen/sidestream/v1/recording';
 import { ModelsServiceService } from '../proto/gen/sidestream/v1/models';
@@ -8,6 +8,7 @@ import { bearerAuthInterceptor } from './auth';
 import { type ListenAddress, type WhipOptions } from './cli';
 import { ModelCache } from './files/cache';
 import { modelsService } from './files/modelsService';
+import { bindServer, maxMessageBytes, shutdownServer } from './grpcServer';
 import { HealthRegistry, ServingStatus } from './health';
 import { sidecarService } from './info';
 import { FeedRegistry } from './media/feeds';
@@ -19,9 +20,6 @@ import { startWhip, type WhipHandle } from './webrtc/start';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { readHwaccels, type ResolvedTool, type ToolSettings, resolveTools } from './tools';
-
-/** Frames and model chunks travel in messages larger than grpc-js's 4 MiB default. */
-export const maxMessageBytes = 64 * 1024 * 1024;
 
 export const capabilities = ['health', 'info', 'streams', 'audio', 'recording', 'webrtc', 'models'];
 
@@ -56,10 +54,6 @@ export interface SidecarServerOptions {
 /** The model cache's folder: the flag, SIDESTREAM_CACHE_DIR, else $XDG_CACHE_HOME (or ~/.cache)/sidestream/models. */
 export function modelCacheFolder(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   return flag || env.SIDESTREAM_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sidestream', 'models');
-}
-
-export function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 export async function startSidecarServer(options: SidecarServerOptions): Promise<SidecarServer> {
@@ -100,12 +94,7 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
   const models = modelsService(cache);
   server.addService(ModelsServiceService, models.implementation);
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(formatAddress(options.listen.host, options.listen.port), ServerCredentials.createInsecure(), (error, boundPort) =>
-      error ? reject(new Error(`cannot listen on ${formatAddress(options.listen.host, options.listen.port)}: ${error.message}`)) : resolve(boundPort),
-    );
-  });
-  address = formatAddress(options.listen.host, port);
+  address = await bindServer(server, options.listen);
   health.set('', ServingStatus.SERVING);
   health.set('sidestream.v1.SidecarService', ServingStatus.SERVING);
   health.set('sidestream.v1.StreamsService', ServingStatus.SERVING);
@@ -118,22 +107,14 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     streams,
     feeds: mediaTools.feeds,
     whip,
-    shutdown: (graceMs) =>
-      new Promise<void>((resolve) => {
-        health.shutDown();
-        void whip?.close();
-        models.close();
-        // Recordings finish their files; subscribers' calls end with the streams; their ffmpeg processes exit.
-        void recordings.stopAll().then(() => streams.closeAll());
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
+    shutdown: (graceMs) => {
+      health.shutDown();
+      void whip?.close();
+      models.close();
+      // Recordings finish their files; subscribers' calls end with the streams; their ffmpeg processes exit.
+      void recordings.stopAll().then(() => streams.closeAll());
+      return shutdownServer(server, graceMs);
+    },
   };
 }
 

@@ -4,15 +4,20 @@ import { UsageError } from './cli';
 /** At least this many characters, so that a token cannot be guessed over loopback. */
 export const minimumTokenLength = 16;
 
+/** The first line of a token file, trimmed; a UsageError naming the file when it cannot be read. */
+export async function readTokenFile(tokenFile: string): Promise<string> {
+  try {
+    return (await readFile(tokenFile, 'utf8')).split(/\r?\n/, 1)[0]!.trim();
+  } catch (error) {
+    throw new UsageError(`cannot read --token-file ${tokenFile}: ${(error as Error).message}`);
+  }
+}
+
 export async function loadToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
   let token: string;
   let origin: string;
   if (tokenFile !== undefined) {
-    try {
-      token = (await readFile(tokenFile, 'utf8')).split(/\r?\n/, 1)[0]!.trim();
-    } catch (error) {
-      throw new UsageError(`cannot read --token-file ${tokenFile}: ${(error as Error).message}`);
-    }
+    token = await readTokenFile(tokenFile);
     origin = `--token-file ${tokenFile}`;
   } else if (env.SIDESTREAM_TOKEN !== undefined) {
     token = env.SIDESTREAM_TOKEN.trim();

@@ -7,19 +7,14 @@
  */
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
 import { ModelStoreServiceClient, ModelStoreServiceService, type ReadFileResponse } from '../gen/sidestream/store/v1/model_store';
+import { allocateWithHeadroom, headroom, prependHeader } from './headroom';
 import { readVarint, writeVarint } from './varint';
 
-/** Room for the offset field (1 + 10 bytes) and the data field's tag and length (1 + 5). */
-export const chunkHeadroom = 24;
-
-const reserved = new WeakSet<Uint8Array>();
+/** Bytes reserved in front of chunk data (see headroom.ts). */
+export const chunkHeadroom = headroom;
 
 /** A buffer for `size` bytes of chunk data with `chunkHeadroom` bytes of its own in front. */
-export function allocateChunkData(size: number): Buffer {
-  const data = Buffer.allocUnsafeSlow(chunkHeadroom + size).subarray(chunkHeadroom);
-  reserved.add(data);
-  return data;
-}
+export const allocateChunkData = allocateWithHeadroom;
 
 const scratch = Buffer.allocUnsafe(chunkHeadroom);
 
@@ -33,12 +28,7 @@ export function encodeChunk(chunk: ReadFileResponse): Buffer {
   if (data.length === 0) return Buffer.from(scratch.subarray(0, length));
   scratch[length++] = 0x12;
   length = writeVarint(scratch, length, data.length);
-  if (reserved.has(data)) {
-    const whole = Buffer.from(data.buffer, data.byteOffset - length, length + data.length);
-    scratch.copy(whole, 0, 0, length);
-    return whole;
-  }
-  return Buffer.concat([scratch.subarray(0, length), data], length + data.length);
+  return prependHeader(scratch.subarray(0, length), data);
 }
 
 export function decodeChunk(message: Buffer): ReadFileResponse {

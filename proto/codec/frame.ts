@@ -12,19 +12,14 @@
  */
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
 import { type Frame, FrameFormat, StreamsServiceClient, StreamsServiceService } from '../gen/sidestream/v1/streams';
+import { allocateWithHeadroom, headroom, prependHeader } from './headroom';
 import { writeVarint } from './varint';
 
-/** Bytes reserved in front of frame data: room for every header field at its largest. */
-export const frameHeadroom = 128;
-
-const reserved = new WeakSet<Uint8Array>();
+/** Bytes reserved in front of frame data (see headroom.ts). */
+export const frameHeadroom = headroom;
 
 /** A buffer for `size` bytes of frame data with `frameHeadroom` bytes of its own in front. */
-export function allocateFrameData(size: number): Buffer {
-  const data = Buffer.allocUnsafeSlow(frameHeadroom + size).subarray(frameHeadroom);
-  reserved.add(data);
-  return data;
-}
+export const allocateFrameData = allocateWithHeadroom;
 
 const scratch = Buffer.allocUnsafe(frameHeadroom);
 
@@ -52,14 +47,8 @@ function writeHeader(frame: Frame): number {
 
 export function encodeFrame(frame: Frame): Buffer {
   const headerLength = writeHeader(frame);
-  const data = frame.data as Buffer;
-  if (data.length > 0 && reserved.has(data)) {
-    // The header goes into the frame's own headroom, right before the pixels.
-    const whole = Buffer.from(data.buffer, data.byteOffset - headerLength, headerLength + data.length);
-    scratch.copy(whole, 0, 0, headerLength);
-    return whole;
-  }
-  return Buffer.concat([scratch.subarray(0, headerLength), data], headerLength + data.length);
+  // With headroom, the header goes right before the pixels: no copy.
+  return prependHeader(scratch.subarray(0, headerLength), frame.data as Buffer);
 }
 
 class FrameDecodeError extends Error {}

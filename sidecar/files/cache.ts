@@ -3,7 +3,7 @@ import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { FilesError } from './errors';
-import { readLockOwner, staleReason } from './fileLock';
+import { lockStatus } from './fileLock';
 
 /**
  * The model cache on disk, shared by every sidecar (and any other process) that points
@@ -212,8 +212,7 @@ export class ModelCache {
 
   /** True while some process holds the download lock of this sha256. */
   async isActive(sha256: string): Promise<boolean> {
-    const owner = await readLockOwner(this.lockPath(sha256));
-    return owner !== undefined && (await staleReason(this.lockPath(sha256))) === undefined;
+    return (await lockStatus(this.lockPath(sha256))).state === 'held';
   }
 
   async listPartials(): Promise<PartialEntry[]> {

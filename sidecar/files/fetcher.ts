@@ -5,7 +5,7 @@ import { type ModelCache, formatBytes, isSha256 } from './cache';
 import { bytesDone } from './chunkPlan';
 import { type DownloadSettings, RangeDownload, type RemoteFile, RevisionChangedError } from './downloader';
 import { FilesError } from './errors';
-import { breakStaleLock, readLockOwner, staleReason, tryLock } from './fileLock';
+import { breakStaleLock, lockStatus, tryLock } from './fileLock';
 import { sha256OfFile } from './hashFile';
 import { loadPartialPlan } from './partialState';
 import type { StoreConnections } from './storeClients';
@@ -110,14 +110,16 @@ class SharedDownload {
       if (existing) return { localPath: existing, sha256: file.sha256, size: file.size, fromCache: true, bytesReceived: 0, restarts: 0 };
       const lock = await tryLock(lockPath);
       if (!lock) {
-        const stale = await staleReason(lockPath);
-        if (stale) {
-          const owner = await readLockOwner(lockPath);
-          log.warn(`models: taking over the download of ${file.path} (${file.sha256.slice(0, 12)}…): ${stale}`);
-          await breakStaleLock(lockPath, owner?.nonce);
+        const held = await lockStatus(lockPath);
+        if (held.state !== 'held') {
+          if (held.state === 'stale') {
+            log.warn(`models: taking over the download of ${file.path} (${file.sha256.slice(0, 12)}…): ${held.reason}`);
+            // Another process breaking it at the same moment: give it time.
+            if (!(await breakStaleLock(lockPath, held.owner?.nonce))) await new Promise((resolve) => setTimeout(resolve, lockPollMs));
+          }
           continue;
         }
-        const owner = await readLockOwner(lockPath);
+        const owner = held.owner;
         const theirs = await loadPartialPlan(cache, file.sha256, file.size);
         this.emit({
           state: 'waiting',

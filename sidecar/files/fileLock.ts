@@ -91,24 +91,30 @@ function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Why the lock at `path` is stale (its owner is gone), or undefined while it is held. */
-export async function staleReason(path: string, staleMs = defaultStaleMs): Promise<string | undefined> {
+export type LockStatus =
+  | { state: 'free' }
+  | { state: 'held'; owner: LockOwner | undefined }
+  | { state: 'stale'; owner: LockOwner | undefined; reason: string };
+
+/** Whether the lock at `path` is free, held, or stale (its owner is gone; `reason` says how it was told). */
+export async function lockStatus(path: string, staleMs = defaultStaleMs): Promise<LockStatus> {
   let modifiedMs: number;
   try {
     modifiedMs = (await stat(path)).mtimeMs;
   } catch {
-    return undefined; // gone: not stale, just free
+    return { state: 'free' };
   }
   const owner = await readLockOwner(path);
+  const stale = (reason: string): LockStatus => ({ state: 'stale', owner, reason });
   if (!owner) {
     // Being written right now, or garbage left by a crash between create and write.
-    return Date.now() - modifiedMs > 5000 ? 'the lock file is unreadable' : undefined;
+    return Date.now() - modifiedMs > 5000 ? stale('the lock file is unreadable') : { state: 'held', owner };
   }
   if (owner.host === hostname() && owner.bootId === bootId && owner.pid !== process.pid && !isProcessAlive(owner.pid)) {
-    return `its owner, pid ${owner.pid}, is not running`;
+    return stale(`its owner, pid ${owner.pid}, is not running`);
   }
-  if (Date.now() - modifiedMs > staleMs) return `its owner (pid ${owner.pid} on ${owner.host}) stopped refreshing it ${Math.round((Date.now() - modifiedMs) / 1000)} s ago`;
-  return undefined;
+  if (Date.now() - modifiedMs > staleMs) return stale(`its owner (pid ${owner.pid} on ${owner.host}) stopped refreshing it ${Math.round((Date.now() - modifiedMs) / 1000)} s ago`);
+  return { state: 'held', owner };
 }
 
 /**

@@ -1,8 +1,10 @@
 // `node dist/sidecar.js serve-store DIR`: runs the reference model store server until
 // SIGTERM or SIGINT. Prints one JSON handshake line on stdout; logs go to stderr.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isLoopbackHost, parseListenAddress, type StoreOptions, UsageError } from '../cli';
+import { stopOnSignals } from '../lifecycle';
 import { log, setLogLevel } from '../log';
+import { readTokenFile } from '../token';
 import { version } from '../version';
 import { startStoreServer } from './storeServer';
 
@@ -11,12 +13,7 @@ const shutdownGraceMs = 5000;
 async function loadStoreToken(options: StoreOptions): Promise<string | undefined> {
   if (options.token !== undefined) return options.token;
   if (options.tokenFile === undefined) return undefined;
-  let token: string;
-  try {
-    token = (await readFile(options.tokenFile, 'utf8')).split(/\r?\n/, 1)[0]!.trim();
-  } catch (error) {
-    throw new UsageError(`cannot read --token-file ${options.tokenFile}: ${(error as Error).message}`);
-  }
+  const token = await readTokenFile(options.tokenFile);
   if (token === '') throw new UsageError(`--token-file ${options.tokenFile} is empty; its first line is the token.`);
   return token;
 }
@@ -37,22 +34,10 @@ export async function runStoreCommand(options: StoreOptions): Promise<number> {
 
   const server = await startStoreServer({ root: options.root, listen, token, rateLimit: options.rateLimit });
 
-  let stopping: Promise<void> | undefined;
-  const stop = (reason: string) => {
-    stopping ??= (async () => {
-      log.info(`shutting down: ${reason}`);
-      const forceExit = setTimeout(() => {
-        log.error('shutdown took too long; exiting now');
-        process.exit(1);
-      }, shutdownGraceMs + 3000);
-      forceExit.unref();
-      await server.shutdown(shutdownGraceMs);
-      log.info('stopped');
-      process.exit(0);
-    })();
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  stopOnSignals(shutdownGraceMs, async () => {
+    await server.shutdown(shutdownGraceMs);
+    return 'stopped';
+  });
 
   process.stdout.write(`${JSON.stringify({ address: server.address, pid: process.pid, version, root: server.root })}\n`);
   log.info(

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import {
   type sendUnaryData,
   Server,
-  ServerCredentials,
   type ServerUnaryCall,
   type ServerWritableStream,
   status,
@@ -25,7 +24,7 @@ import { allocateChunkData, modelStoreServiceWithChunkCodec } from '../../proto/
 import { bearerAuthInterceptor } from '../auth';
 import { type ListenAddress } from '../cli';
 import { log } from '../log';
-import { formatAddress, maxMessageBytes } from '../server';
+import { bindServer, maxMessageBytes, shutdownServer } from '../grpcServer';
 import { DigestCache, FileChangedError, type FileIdentity } from './digestCache';
 import {
   checkStorePath,
@@ -357,26 +356,10 @@ export async function startStoreServer(options: StoreServerOptions): Promise<Sto
     'grpc.max_send_message_length': maxMessageBytes,
   });
   server.addService(modelStoreServiceWithChunkCodec, modelStoreService(root, digests, options.rateLimit));
-  const where = formatAddress(options.listen.host, options.listen.port);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(where, ServerCredentials.createInsecure(), (error, boundPort) =>
-      error ? reject(new Error(`cannot listen on ${where}: ${error.message}`)) : resolve(boundPort),
-    );
-  });
   return {
-    address: formatAddress(options.listen.host, port),
+    address: await bindServer(server, options.listen),
     root,
     digests,
-    shutdown: (graceMs) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      }),
+    shutdown: (graceMs) => shutdownServer(server, graceMs),
   };
 }

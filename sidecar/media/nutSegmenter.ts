@@ -16,6 +16,7 @@
  * The scan is `Buffer.indexOf` for the 8-byte syncpoint start code; only the few bytes
  * of each syncpoint and of the frame header after it are read byte by byte.
  */
+import { crc32Msb } from './crc32';
 
 export const syncpointStartcode = Buffer.from('4e4be4adeeca4569', 'hex');
 const mainStartcode = Buffer.from('4e4d7a561f5f04ad', 'hex');
@@ -27,25 +28,12 @@ const FLAG_STREAM_ID = 16;
 const FLAG_CODED = 4096;
 const FLAG_INVALID = 8192;
 
+
 /** The least size a segment may be asked for: below it a segment holds a handful of frames. */
 export const minimumSegmentBytes = 64 * 1024;
 
-/** CRC-32 as NUT checks it: polynomial 0x04C11DB7, MSB first, initial value 0, no final xor. */
-const crcTable = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i << 24;
-    for (let j = 0; j < 8; j++) c = c & 0x80000000 ? (c << 1) ^ 0x04c11db7 : c << 1;
-    table[i] = c >>> 0;
-  }
-  return table;
-})();
-
-export function nutCrc(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const byte of bytes) crc = ((crc << 8) ^ crcTable[((crc >>> 24) ^ byte) & 0xff]!) >>> 0;
-  return crc;
-}
+/** NUT's frame and syncpoint checksum (crc32.ts). */
+export const nutCrc = crc32Msb;
 
 /** A NUT variable-length number at `at`: its value and where it ends, or undefined when the bytes run out. */
 export function readVarlen(bytes: Uint8Array, at: number): { value: number; end: number } | undefined {

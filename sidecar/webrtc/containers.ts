@@ -5,6 +5,7 @@
  * Timestamps are in 1/90000 s (video) and 1/48000 s (audio) since the Unix epoch, so
  * that a decoded frame's pts is the wall-clock time its first packet arrived.
  */
+import { crc32Msb } from '../media/crc32';
 
 export type VideoCodecName = 'vp8' | 'h264';
 
@@ -36,22 +37,8 @@ export function ivfFrame(data: Buffer, pts: number): Buffer {
 
 // ---- Ogg (RFC 3533) carrying Opus (RFC 7845) --------------------------------
 
-const crcTable = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let r = i << 24;
-    for (let j = 0; j < 8; j++) r = r & 0x80000000 ? (r << 1) ^ 0x04c11db7 : r << 1;
-    table[i] = r >>> 0;
-  }
-  return table;
-})();
-
-/** Ogg's CRC-32: polynomial 0x04c11db7, not reflected, initial value 0. */
-export function oggCrc(data: Uint8Array): number {
-  let crc = 0;
-  for (let i = 0; i < data.length; i++) crc = ((crc << 8) ^ crcTable[((crc >>> 24) ^ data[i]!) & 0xff]!) >>> 0;
-  return crc;
-}
+/** Ogg's page checksum (crc32.ts). */
+export const oggCrc = crc32Msb;
 
 const headerTypeBos = 0x02;
 
