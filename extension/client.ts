@@ -34,6 +34,19 @@ export function bearerTokenInterceptor(token: string): Interceptor {
 
 export const deadline = (ms: number): CallOptions => ({ deadline: Date.now() + ms });
 
+/** The user-facing text of a gRPC error (the sidecar's details), or of any other error. */
+export function errorText(error: unknown): string {
+  const details = (error as Partial<ServiceError> | undefined)?.details;
+  return details || (error as Error | undefined)?.message || String(error);
+}
+
+type UnaryMethod<Req, Res> = (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: Res) => void) => unknown;
+
+/** One unary call of a generated client's `method` as a promise, with a deadline `timeoutMs` away. */
+export function unaryCall<Req, Res>(client: Client, method: UnaryMethod<Req, Res>, request: Req, timeoutMs: number): Promise<Res> {
+  return new Promise((resolve, reject) => method.call(client, request, new Metadata(), deadline(timeoutMs), (error, response) => (error ? reject(error) : resolve(response))));
+}
+
 /** The constructor of a generated grpc-js service client (ts-proto, outputServices=grpc-js). */
 export type ServiceClientConstructor<C extends Client> = new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>) => C;
 

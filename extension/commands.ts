@@ -1,6 +1,19 @@
 import * as vscode from 'vscode';
 import type { GetInfoResponse, ToolInfo } from '../proto/gen/sidestream/v1/sidecar';
+import { errorText } from './client';
 import type { SidecarManager } from './sidecarManager';
+
+/** Registers a command whose failure is shown to the person as an error message (with the sidecar's words). */
+export function registerReportingCommand(command: string, action: (...args: unknown[]) => Promise<unknown>): vscode.Disposable {
+  return vscode.commands.registerCommand(command, async (...args: unknown[]) => {
+    try {
+      return await action(...args);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Sidestream: ${errorText(error)}`);
+      return undefined;
+    }
+  });
+}
 
 function describeTool(tool: ToolInfo | undefined, name: string): string {
   if (!tool || tool.error) return `${name} not found`;

@@ -1,10 +1,11 @@
 import { dirname } from 'node:path';
 import * as vscode from 'vscode';
+import { registerReportingCommand } from './commands';
 import { CacheState, type StoreEntry } from '../proto/gen/sidestream/v1/models';
 import type { FetchOutcome, ModelFetches } from './modelFetches';
 import { fileStatus, type ModelFilesView, type ModelNode } from './modelFilesView';
 import { formatBytes } from './modelFormat';
-import { errorText } from './models';
+import { errorText } from './client';
 import type { ModelStores } from './modelStores';
 
 /** A file a command acts on: a tree item, or `{store, path}` from another extension or a test. */
@@ -22,15 +23,7 @@ function fileTarget(argument: unknown): FileTarget | undefined {
 }
 
 export function registerModelCommands(stores: ModelStores, fetches: ModelFetches, view: ModelFilesView): vscode.Disposable[] {
-  const run = (command: string, action: (...args: unknown[]) => Promise<unknown>) =>
-    vscode.commands.registerCommand(command, async (...args: unknown[]) => {
-      try {
-        return await action(...args);
-      } catch (error) {
-        void vscode.window.showErrorMessage(`Sidestream: ${errorText(error)}`);
-        return undefined;
-      }
-    });
+  const run = registerReportingCommand;
 
   /** Every file of every configured store, for the quick pick. */
   const pickFile = async (): Promise<FileTarget | undefined> => {

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { type FetchFileResponse, FetchState } from '../proto/gen/sidestream/v1/models';
 import { readModelFetchConfig } from './config';
 import { baseName, formatBytes, percentOf, progressMessage } from './modelFormat';
-import { errorText } from './models';
+import { errorText } from './client';
 import type { ModelStores } from './modelStores';
 
 export const fileKey = (store: string, path: string) => `${store}\u0000${path}`;

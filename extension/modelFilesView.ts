@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { CacheState, FetchState, type StoreEntry } from '../proto/gen/sidestream/v1/models';
 import { type ActiveFetch, fileKey, type ModelFetches } from './modelFetches';
 import { baseName, formatBytes, percentOf } from './modelFormat';
-import { errorText } from './models';
+import { errorText } from './client';
 import type { ModelStores } from './modelStores';
 
 export type ModelNode =

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import { configSection } from './config';
 import { type ModelStoreSetting, readModelStores } from './modelFormat';
-import { errorText, ModelsClient } from './models';
+import { errorText } from './client';
+import { ModelsClient } from './models';
 import type { SidecarManager } from './sidecarManager';
 
 /**

@@ -1,4 +1,4 @@
-import { type CallOptions, type ClientReadableStream, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ClientReadableStream } from '@grpc/grpc-js';
 import {
   type CleanCacheResponse,
   type FetchFileRequest,
@@ -9,13 +9,7 @@ import {
   ModelsServiceClient,
   type StoreEntry,
 } from '../proto/gen/sidestream/v1/models';
-import { deadline, type SidecarClient } from './client';
-
-/** The user-facing text of a gRPC error (the sidecar's details), or of any other error. */
-export function errorText(error: unknown): string {
-  const details = (error as Partial<ServiceError> | undefined)?.details;
-  return details || (error as Error | undefined)?.message || String(error);
-}
+import { type SidecarClient, unaryCall } from './client';
 
 /** Promise-based calls of the sidecar's Models service. */
 export class ModelsClient {
@@ -25,21 +19,13 @@ export class ModelsClient {
     this.models = client.service(ModelsServiceClient);
   }
 
-  private unary<Req, Res>(
-    call: (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: Res) => void) => unknown,
-    request: Req,
-    timeoutMs: number,
-  ): Promise<Res> {
-    return new Promise((resolve, reject) => call.call(this.models, request, new Metadata(), deadline(timeoutMs), (error, response) => (error ? reject(error) : resolve(response))));
-  }
-
   setStores(stores: ModelStore[]): Promise<void> {
-    return this.unary(this.models.setStores, { stores }, 10_000).then(() => undefined);
+    return unaryCall(this.models, this.models.setStores, { stores }, 10_000).then(() => undefined);
   }
 
   /** One folder level of a store ("" for its root): folders first, then files, each with its cache state. */
   listFiles(store: string, folder: string): Promise<StoreEntry[]> {
-    return this.unary(this.models.listStoreFiles, { store: { name: store }, folder }, 30_000).then((response) => response.entries);
+    return unaryCall(this.models, this.models.listStoreFiles, { store: { name: store }, folder }, 30_000).then((response) => response.entries);
   }
 
   /** Every file of a store under `folder`, walking its folders (at most `limit` files). */
@@ -66,19 +52,19 @@ export class ModelsClient {
   }
 
   listCache(): Promise<ListCacheResponse> {
-    return this.unary(this.models.listCache, {}, 30_000);
+    return unaryCall(this.models, this.models.listCache, {}, 30_000);
   }
 
   /** Removes a cached file, by sha256 when known, else by store and path; resolves with the bytes freed. */
   evict(target: { sha256?: string; store?: string; path?: string }): Promise<number> {
-    return this.unary(this.models.evictFile, { sha256: target.sha256 ?? '', store: target.store ?? '', path: target.path ?? '' }, 30_000).then((response) => response.freedBytes);
+    return unaryCall(this.models, this.models.evictFile, { sha256: target.sha256 ?? '', store: target.store ?? '', path: target.path ?? '' }, 30_000).then((response) => response.freedBytes);
   }
 
   usage(): Promise<GetCacheUsageResponse> {
-    return this.unary(this.models.getCacheUsage, {}, 30_000);
+    return unaryCall(this.models, this.models.getCacheUsage, {}, 30_000);
   }
 
   clean(allUnpinned: boolean): Promise<CleanCacheResponse> {
-    return this.unary(this.models.cleanCache, { allUnpinned }, 120_000);
+    return unaryCall(this.models, this.models.cleanCache, { allUnpinned }, 120_000);
   }
 }

@@ -1,11 +1,10 @@
 import * as vscode from 'vscode';
+import { registerReportingCommand } from './commands';
 import type { StreamInfo } from '../proto/gen/sidestream/v1/streams';
 import type { OpenedStream, OpenedStreams } from './openedStreams';
 import { chooseSource } from './openStream';
 import { StreamPanel } from './streamPanel';
 import type { WebrtcIngest } from './webrtcIngest';
-
-const errorText = (error: unknown) => (error as { details?: string }).details ?? (error as Error).message ?? String(error);
 
 /** The stream a command acts on: the tree item it was run on, the only one, or one the person picks. */
 async function targetStream(streams: OpenedStreams, argument: unknown, filter: (stream: OpenedStream) => boolean = () => true): Promise<OpenedStream | undefined> {
@@ -22,15 +21,7 @@ async function targetStream(streams: OpenedStreams, argument: unknown, filter: (
 
 export function registerStreamCommands(context: vscode.ExtensionContext, streams: OpenedStreams, ingest: WebrtcIngest): vscode.Disposable[] {
   const panel = (ids: string[] = []) => StreamPanel.show(context, streams, ids);
-  const run = (command: string, action: (...args: unknown[]) => Promise<unknown>) =>
-    vscode.commands.registerCommand(command, async (...args: unknown[]) => {
-      try {
-        return await action(...args);
-      } catch (error) {
-        void vscode.window.showErrorMessage(`Sidestream: ${errorText(error)}`);
-        return undefined;
-      }
-    });
+  const run = registerReportingCommand;
   return [
     run('sidestream.openStream', async (uriArgument?: unknown) => {
       const uri = typeof uriArgument === 'string' ? uriArgument : await chooseSource(() => streams.media(), streams.recentSources(), ingest);

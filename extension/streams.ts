@@ -1,4 +1,4 @@
-import { type CallOptions, type ClientReadableStream, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type { ClientReadableStream } from '@grpc/grpc-js';
 import { StreamsClient } from '../proto/codec/frame';
 import {
   type Recording,
@@ -14,7 +14,7 @@ import type {
   StreamList,
   SubscribeRequest,
 } from '../proto/gen/sidestream/v1/streams';
-import { deadline, type SidecarClient } from './client';
+import { type SidecarClient, unaryCall } from './client';
 
 /** Promise-based calls of the sidecar's Streams and Recording services, for the extension's views and panel. */
 export class MediaClient {
@@ -26,29 +26,21 @@ export class MediaClient {
     this.recordings = client.service(RecordingServiceClient);
   }
 
-  private unary<Req, Res>(
-    call: (request: Req, metadata: Metadata, options: Partial<CallOptions>, callback: (error: ServiceError | null, response: Res) => void) => unknown,
-    request: Req,
-    timeoutMs: number,
-  ): Promise<Res> {
-    return new Promise((resolve, reject) => call(request, new Metadata(), deadline(timeoutMs), (error, response) => (error ? reject(error) : resolve(response))));
-  }
-
   open(request: Partial<OpenStreamRequest> & { uri: string }): Promise<StreamInfo> {
     const full: OpenStreamRequest = { id: '', name: '', watchdogMs: 0, idleTimeoutMs: 0, ...request };
-    return this.unary(this.streams.openStream.bind(this.streams), full, 30_000).then((response) => response.stream!);
+    return unaryCall(this.streams, this.streams.openStream, full, 30_000).then((response) => response.stream!);
   }
 
   close(id: string): Promise<void> {
-    return this.unary(this.streams.closeStream.bind(this.streams), { id }, 15_000).then(() => undefined);
+    return unaryCall(this.streams, this.streams.closeStream, { id }, 15_000).then(() => undefined);
   }
 
   list(): Promise<StreamInfo[]> {
-    return this.unary(this.streams.listStreams.bind(this.streams), {}, 10_000).then((response) => response.streams);
+    return unaryCall(this.streams, this.streams.listStreams, {}, 10_000).then((response) => response.streams);
   }
 
   listDevices(): Promise<ListDevicesResponse> {
-    return this.unary(this.streams.listDevices.bind(this.streams), {}, 15_000);
+    return unaryCall(this.streams, this.streams.listDevices, {}, 15_000);
   }
 
   subscribe(request: Partial<SubscribeRequest> & { streamId: string }): ClientReadableStream<Frame> {
@@ -68,14 +60,14 @@ export class MediaClient {
       folder: '', path: '', container: 0, mode: 0, quality: 0, title: '', metadata: {},
       segmentSeconds: 0, segmentBytes: 0, keepSegments: 0, keepHours: 0, noAudio: false, ...request,
     };
-    return this.unary(this.recordings.startRecording.bind(this.recordings), full, 30_000).then((response) => response.recording!);
+    return unaryCall(this.recordings, this.recordings.startRecording, full, 30_000).then((response) => response.recording!);
   }
 
   stopRecording(recordingId: string): Promise<Recording> {
-    return this.unary(this.recordings.stopRecording.bind(this.recordings), { recordingId }, 60_000).then((response) => response.recording!);
+    return unaryCall(this.recordings, this.recordings.stopRecording, { recordingId }, 60_000).then((response) => response.recording!);
   }
 
   listRecordings(streamId = ''): Promise<Recording[]> {
-    return this.unary(this.recordings.listRecordings.bind(this.recordings), { streamId }, 10_000).then((response) => response.recordings);
+    return unaryCall(this.recordings, this.recordings.listRecordings, { streamId }, 10_000).then((response) => response.recordings);
   }
 }
