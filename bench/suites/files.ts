@@ -9,30 +9,14 @@ import { ModelStoreClient } from '../../proto/codec/chunk';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type FetchOutcome, ModelsTestClient, writeRandomFile } from '../../test/integration/helpers/models';
-import { newToken, type RunningSidecar, sleep, startSidecar } from '../../test/integration/helpers/sidecar';
+import { type FetchOutcome, type ModelsRig, startModelsSidecar, writeRandomFile } from '../../test/integration/helpers/models';
+import { sleep } from '../../test/integration/helpers/sidecar';
 import { bytesServed, type RunningStore, startStore, storeClient } from '../../test/integration/helpers/store';
 import type { BenchSuite } from '../run';
 import { median, round } from '../stats';
 
 const GiB = 1024 ** 3;
 const MB = 1e6;
-
-interface Rig {
-  sidecar: RunningSidecar;
-  client: ModelsTestClient;
-}
-
-async function startRig(cacheDir: string): Promise<Rig> {
-  const token = newToken();
-  const sidecar = await startSidecar({ token, args: ['--cache-dir', cacheDir, '--no-parent-watch'] });
-  return { sidecar, client: new ModelsTestClient(sidecar.address, token) };
-}
-
-function stopRig(rig: Rig): void {
-  rig.client.close();
-  rig.sidecar.kill();
-}
 
 /** The peak resident set of a process so far (VmHWM), in MB. */
 function peakRssMb(pid: number): number {
@@ -77,7 +61,7 @@ export const filesSuite: BenchSuite = {
     const storeRoot = join(work, 'store');
     mkdirSync(storeRoot);
     const stores: RunningStore[] = [];
-    const rigs: Rig[] = [];
+    const rigs: ModelsRig[] = [];
     let caches = 0;
     const newCache = () => join(work, `cache-${(caches += 1)}`);
     try {
@@ -119,17 +103,17 @@ export const filesSuite: BenchSuite = {
       // Cold fetches (a new cache each time), with the sidecar's peak RSS.
       const fetches: number[] = [];
       let peakRss = 0;
-      let cachedRig: Rig | undefined;
+      let cachedRig: ModelsRig | undefined;
       for (let i = 0; i < 3; i += 1) {
         const cacheDir = newCache();
-        const rig = await startRig(cacheDir);
+        const rig = await startModelsSidecar(cacheDir);
         rigs.push(rig);
         const { value, seconds } = await timed(() => rig.client.fetch(request(store.address)));
         check(value, sha256);
         fetches.push(seconds);
         peakRss = Math.max(peakRss, peakRssMb(rig.sidecar.pid));
         if (i < 2) {
-          stopRig(rig);
+          rig?.stop();
           // Like the copies above: the next run writes into pages this one freed.
           await rm(cacheDir, { recursive: true, force: true });
         } else cachedRig = rig;
@@ -144,23 +128,23 @@ export const filesSuite: BenchSuite = {
         if (!value.last?.fromCache) throw new Error('a cache hit was expected');
         hits.push(seconds * 1000);
       }
-      stopRig(cachedRig!);
+      cachedRig!?.stop();
 
       // Parallel ranges against a store that caps every stream at 40 MB/s.
-      const single = await startRig(newCache());
+      const single = await startModelsSidecar(newCache());
       rigs.push(single);
       const one = await timed(() => single.client.fetch(request(capped.address, { concurrency: 1 })));
       check(one.value, sha256);
-      stopRig(single);
-      const parallel = await startRig(newCache());
+      single?.stop();
+      const parallel = await startModelsSidecar(newCache());
       rigs.push(parallel);
       const many = await timed(() => parallel.client.fetch(request(capped.address)));
       check(many.value, sha256);
-      stopRig(parallel);
+      parallel?.stop();
 
       // Dedup: 16 concurrent fetches of one file, split across two sidecars sharing a cache.
       const shared = newCache();
-      const [a, b] = [await startRig(shared), await startRig(shared)];
+      const [a, b] = [await startModelsSidecar(shared), await startModelsSidecar(shared)];
       rigs.push(a, b);
       await sleep(500);
       const servedBeforeDedup = bytesServed(store);
@@ -168,12 +152,12 @@ export const filesSuite: BenchSuite = {
       outcomes.forEach((outcome) => check(outcome, sha256));
       await sleep(500);
       const dedupServed = bytesServed(store) - servedBeforeDedup;
-      stopRig(a);
-      stopRig(b);
+      a?.stop();
+      b?.stop();
 
       // Resume: SIGKILL at about half way, a new sidecar on the same cache finishes.
       const resumeCache = newCache();
-      const victim = await startRig(resumeCache);
+      const victim = await startModelsSidecar(resumeCache);
       rigs.push(victim);
       await sleep(300);
       const servedBeforeResume = bytesServed(store);
@@ -189,13 +173,13 @@ export const filesSuite: BenchSuite = {
         void fetch.done.then(() => resolve());
       });
       await victim.sidecar.exited;
-      const survivor = await startRig(resumeCache);
+      const survivor = await startModelsSidecar(resumeCache);
       rigs.push(survivor);
       const resumed = await survivor.client.fetch(request(store.address));
       check(resumed, sha256);
       await sleep(500);
       const resumeServed = bytesServed(store) - servedBeforeResume;
-      stopRig(survivor);
+      survivor?.stop();
 
       return {
         file_bytes: size,
@@ -219,7 +203,7 @@ export const filesSuite: BenchSuite = {
         targets: { fetch_vs_copy: '>= 0.5', parallel_speedup: '>= 5', dedup_ratio: '<= 1.05', resume_refetch_ratio: '<= 0.05', cache_hit_ms: '<= 20', peak_rss_mb: '<= 200' },
       };
     } finally {
-      for (const rig of rigs) stopRig(rig);
+      for (const rig of rigs) rig?.stop();
       await Promise.all(stores.map((s) => s.stop()));
       rmSync(work, { recursive: true, force: true });
     }

@@ -4,25 +4,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fixtureDir } from './helpers/media';
 import { childrenOf } from './helpers/procfs';
-import { newToken, type RunningSidecar, sleep, startSidecar } from './helpers/sidecar';
-import { type AudioFrame, FrameFormat, SampleFormat, StreamState, StreamsTestClient, waitForEvent } from './helpers/streams';
+import { sleep } from './helpers/sidecar';
+import { type AudioFrame, FrameFormat, SampleFormat, StreamState, useStreamsSidecar, waitForEvent } from './helpers/streams';
 
-let sidecar: RunningSidecar;
-let client: StreamsTestClient;
-
-before(async () => {
-  const token = newToken();
-  sidecar = await startSidecar({ token });
-  client = new StreamsTestClient(sidecar.address, token);
-});
-
-after(() => {
-  client?.shutdown();
-  sidecar?.kill();
-});
+/** One sidecar for the file, started before its tests and killed after them. */
+const rig = useStreamsSidecar();
 
 /** The samples of channel `channel` as numbers in [-1, 1]. */
 function channelSamples(frames: AudioFrame[], channel: number): number[] {
@@ -69,8 +58,8 @@ function referenceSampleCount(path: string, rate: number, channels: number): num
 
 describe('audio', () => {
   test('a test tone as 16 kHz mono s16le in 20 ms frames: exact frame sizes, steady timestamps, its frequency and level', async () => {
-    await client.open({ uri: 'test:audio?tone=440&sample_rate=48000&channels=2', id: 'tone' });
-    const { frames, error } = await client.collectAudio({ streamId: 'tone', sampleFormat: SampleFormat.SAMPLE_FORMAT_S16LE, sampleRate: 16000, channels: 1, frameMs: 20 }, 50).done;
+    await rig.client.open({ uri: 'test:audio?tone=440&sample_rate=48000&channels=2', id: 'tone' });
+    const { frames, error } = await rig.client.collectAudio({ streamId: 'tone', sampleFormat: SampleFormat.SAMPLE_FORMAT_S16LE, sampleRate: 16000, channels: 1, frameMs: 20 }, 50).done;
     assert.equal(error, undefined);
     assert.equal(frames.length, 50);
     for (const frame of frames) {
@@ -85,13 +74,13 @@ describe('audio', () => {
     assert.ok(Math.abs(toneFrequency(samples, 16000) - 440) < 3, `440 Hz; got ${toneFrequency(samples, 16000)}`);
     // lavfi's sine has amplitude 1/8: RMS 0.0884 (-21.1 dBFS).
     assert.ok(Math.abs(rms(samples) - 0.125 / Math.SQRT2) < 0.005, `rms ${rms(samples)}`);
-    await client.close('tone');
+    await rig.client.close('tone');
   });
 
   test('audio levels and the sample rate are in the stream analytics', async () => {
-    await client.open({ uri: 'test:audio?tone=1000', id: 'levels' });
-    const watch = client.watch('levels', 200);
-    const collection = client.collectAudio({ streamId: 'levels', sampleFormat: SampleFormat.SAMPLE_FORMAT_F32LE }, 1_000_000);
+    await rig.client.open({ uri: 'test:audio?tone=1000', id: 'levels' });
+    const watch = rig.client.watch('levels', 200);
+    const collection = rig.client.collectAudio({ streamId: 'levels', sampleFormat: SampleFormat.SAMPLE_FORMAT_F32LE }, 1_000_000);
     const event = await waitForEvent(watch.events, (e) => (e.analytics?.audio?.channels.length ?? 0) === 2, 10_000, 'audio levels');
     const audio = event.analytics!.audio!;
     assert.equal(audio.sampleRate, 48000);
@@ -102,7 +91,7 @@ describe('audio', () => {
     assert.equal(audio.clippedSamples, 0);
     collection.call.cancel();
     watch.call.cancel();
-    await client.close('levels');
+    await rig.client.close('levels');
   });
 
   for (const { name, codec, format } of [
@@ -114,8 +103,8 @@ describe('audio', () => {
   ]) {
     test(`${name}: decoded and resampled to 48 kHz mono f32le, as many samples as ffmpeg's own decode, the tone intact`, async () => {
       const path = makeAudio(name, codec, format);
-      await client.open({ uri: path, id: name });
-      const { frames, error, ended } = await client.collectAudio({ streamId: name, sampleFormat: SampleFormat.SAMPLE_FORMAT_F32LE, sampleRate: 48000, channels: 1, frameMs: 50 }, 1_000_000).done;
+      await rig.client.open({ uri: path, id: name });
+      const { frames, error, ended } = await rig.client.collectAudio({ streamId: name, sampleFormat: SampleFormat.SAMPLE_FORMAT_F32LE, sampleRate: 48000, channels: 1, frameMs: 50 }, 1_000_000).done;
       assert.equal(error, undefined);
       assert.equal(ended, true, 'a file ends');
       const total = frames.reduce((sum, f) => sum + f.samples, 0);
@@ -124,18 +113,18 @@ describe('audio', () => {
       assert.ok(frames.slice(1).every((f, i) => f.ptsUs > frames[i]!.ptsUs), 'timestamps increase');
       const frequency = toneFrequency(channelSamples(frames.slice(2, -2), 0), 48000);
       assert.ok(Math.abs(frequency - 440) < 3, `440 Hz; got ${frequency}`);
-      await client.close(name);
+      await rig.client.close(name);
     });
   }
 
   test('one decode gives video and audio of a test pattern with a tone, in step', async () => {
-    await client.open({ uri: 'test:video?size=320x240&rate=30&tone=1000', id: 'av' });
-    const watch = client.watch('av', 250);
-    const video = client.collect({ streamId: 'av', format: FrameFormat.FRAME_FORMAT_GRAY }, 45);
-    const audio = client.collectAudio({ streamId: 'av', sampleRate: 48000, channels: 2 }, 75);
+    await rig.client.open({ uri: 'test:video?size=320x240&rate=30&tone=1000', id: 'av' });
+    const watch = rig.client.watch('av', 250);
+    const video = rig.client.collect({ streamId: 'av', format: FrameFormat.FRAME_FORMAT_GRAY }, 45);
+    const audio = rig.client.collectAudio({ streamId: 'av', sampleRate: 48000, channels: 2 }, 75);
     await waitForEvent(watch.events, (e) => e.stream?.subscribers === 2 && e.stream.state === StreamState.STREAM_STATE_LIVE, 10_000, 'both subscribers live');
     // The decoder restarts once to add the audio output; then one ffmpeg decodes both.
-    const ffmpegCount = () => childrenOf(sidecar.pid).filter((p) => p.comm === 'ffmpeg').length;
+    const ffmpegCount = () => childrenOf(rig.sidecar.pid).filter((p) => p.comm === 'ffmpeg').length;
     const deadline = Date.now() + 5000;
     while (ffmpegCount() !== 1 && Date.now() < deadline) await sleep(100);
     assert.equal(ffmpegCount(), 1, 'one ffmpeg decodes both');
@@ -149,27 +138,27 @@ describe('audio', () => {
     const event = await waitForEvent(watch.events, (e) => e.analytics?.audio !== undefined && (e.analytics.audio.channels.length ?? 0) > 0, 5000, 'A/V analytics');
     assert.ok(Math.abs(event.analytics!.audio!.avOffsetMs) < 34, `A/V offset within one frame; got ${event.analytics!.audio!.avOffsetMs} ms`);
     watch.call.cancel();
-    await client.close('av');
+    await rig.client.close('av');
   });
 
   test('asking a source for media it does not have is INVALID_ARGUMENT naming what it has; the stream goes on', async () => {
-    await client.open({ uri: 'test:audio?tone=440', id: 'only-audio' });
-    const { error } = await client.collect({ streamId: 'only-audio', format: FrameFormat.FRAME_FORMAT_JPEG }, 1).done;
+    await rig.client.open({ uri: 'test:audio?tone=440', id: 'only-audio' });
+    const { error } = await rig.client.collect({ streamId: 'only-audio', format: FrameFormat.FRAME_FORMAT_JPEG }, 1).done;
     assert.equal(error?.code, 3);
     assert.match(error!.details, /has no video stream to decode \(found: audio/);
-    const { frames } = await client.collectAudio({ streamId: 'only-audio' }, 3).done;
+    const { frames } = await rig.client.collectAudio({ streamId: 'only-audio' }, 3).done;
     assert.equal(frames.length, 3);
-    await client.close('only-audio');
+    await rig.client.close('only-audio');
 
-    await client.open({ uri: 'test:video?size=160x120', id: 'only-video' });
-    const audio = await client.collectAudio({ streamId: 'only-video' }, 1).done;
+    await rig.client.open({ uri: 'test:video?size=160x120', id: 'only-video' });
+    const audio = await rig.client.collectAudio({ streamId: 'only-video' }, 1).done;
     assert.equal(audio.error?.code, 3);
     assert.match(audio.error!.details, /has no audio stream to decode \(found: video rawvideo/);
-    await client.close('only-video');
+    await rig.client.close('only-video');
   });
 
   test('bad audio requests name the field and what it accepts', async () => {
-    await client.open({ uri: 'test:audio?tone=440', id: 'bad' });
+    await rig.client.open({ uri: 'test:audio?tone=440', id: 'bad' });
     const cases: Array<[object, RegExp]> = [
       [{ frameMs: 5 }, /frame_ms must be 10–100; got 5/],
       [{ channels: 6 }, /channels must be 0 \(the source's\), 1 or 2; got 6/],
@@ -177,12 +166,12 @@ describe('audio', () => {
       [{ sampleFormat: 9 }, /unknown sample format 9/],
     ];
     for (const [request, message] of cases) {
-      const { error } = await client.collectAudio({ streamId: 'bad', ...request }, 1).done;
+      const { error } = await rig.client.collectAudio({ streamId: 'bad', ...request }, 1).done;
       assert.equal(error?.code, 3, JSON.stringify(request));
       assert.match(error!.details, message);
     }
-    const missing = await client.collectAudio({ streamId: 'nope' }, 1).done;
+    const missing = await rig.client.collectAudio({ streamId: 'nope' }, 1).done;
     assert.equal(missing.error?.code, 5);
-    await client.close('bad');
+    await rig.client.close('bad');
   });
 });

@@ -3,37 +3,25 @@
 // known test pattern and against ffmpeg's own decode; every frame format and size;
 // timestamps; one decode for many subscribers.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { frameByteLength } from '../../sidecar/media/ffmpegArgs';
 import { codecFixtures, decodeJpeg, hasEncoder, jpegSize, makeClip, meanAbsoluteDifference, referenceFrames, rgbAt, smpteTopBars } from './helpers/media';
 import { childrenOf } from './helpers/procfs';
-import { newToken, type RunningSidecar, startSidecar } from './helpers/sidecar';
-import { BufferPolicy, type Frame, FrameFormat, StreamsTestClient, StreamState } from './helpers/streams';
+import { BufferPolicy, type Frame, FrameFormat, useStreamsSidecar, StreamState } from './helpers/streams';
 
-let sidecar: RunningSidecar;
-let client: StreamsTestClient;
+/** One sidecar for the file, started before its tests and killed after them. */
+const rig = useStreamsSidecar();
 
-before(async () => {
-  const token = newToken();
-  sidecar = await startSidecar({ token });
-  client = new StreamsTestClient(sidecar.address, token);
-});
-
-after(() => {
-  client?.shutdown();
-  sidecar?.kill();
-});
-
-const ffmpegChildren = () => childrenOf(sidecar.pid).filter((p) => p.comm === 'ffmpeg');
+const ffmpegChildren = () => childrenOf(rig.sidecar.pid).filter((p) => p.comm === 'ffmpeg');
 
 /** Opens a file and reads every frame of it in `format` under `wait`. */
 async function readAll(path: string, id: string, request: { format: FrameFormat; width?: number; height?: number }, expected: number): Promise<Frame[]> {
-  await client.open({ uri: `file://${path}`, id });
-  const { done } = client.collect({ streamId: id, policy: BufferPolicy.BUFFER_POLICY_WAIT, ...request }, expected + 10);
+  await rig.client.open({ uri: `file://${path}`, id });
+  const { done } = rig.client.collect({ streamId: id, policy: BufferPolicy.BUFFER_POLICY_WAIT, ...request }, expected + 10);
   const result = await done;
   assert.equal(result.error, undefined, result.error?.message);
   assert.equal(result.ended, true, 'the subscription ends with OK at the end of the file');
-  await client.close(id);
+  await rig.client.close(id);
   return result.frames;
 }
 
@@ -42,7 +30,7 @@ describe('decoding each codec this ffmpeg can encode', () => {
     const available = hasEncoder(fixture.encoder);
     test(`${fixture.codec} (${fixture.name}): 50 frames, exact size, 25 fps timestamps, SMPTE bar colours, same pixels as ffmpeg`, { skip: available ? false : `this ffmpeg has no ${fixture.encoder} to make the fixture` }, async () => {
       const path = makeClip(fixture.name, { codec: [...fixture.args], format: fixture.format });
-      const probe = await client.probe(`file://${path}`);
+      const probe = await rig.client.probe(`file://${path}`);
       assert.equal(probe.streams[0]?.codec, fixture.codec);
 
       const frames = await readAll(path, `decode-${fixture.codec}`, { format: FrameFormat.FRAME_FORMAT_RGB24 }, 50);
@@ -106,11 +94,11 @@ describe('frame formats and sizes', () => {
 
 describe('a live test source', () => {
   test('timestamps are the capture clock: monotonic, 30 per second, just before delivery', async () => {
-    await client.open({ uri: 'test:video?size=320x240&rate=30', id: 'live-pts' });
-    const { done } = client.collect({ streamId: 'live-pts', format: FrameFormat.FRAME_FORMAT_GRAY }, 61);
+    await rig.client.open({ uri: 'test:video?size=320x240&rate=30', id: 'live-pts' });
+    const { done } = rig.client.collect({ streamId: 'live-pts', format: FrameFormat.FRAME_FORMAT_GRAY }, 61);
     const { frames, error } = await done;
     assert.equal(error, undefined);
-    await client.close('live-pts');
+    await rig.client.close('live-pts');
     const spanUs = frames.at(-1)!.ptsUs - frames[0]!.ptsUs;
     assert.ok(Math.abs(spanUs / 60 - 33_333) < 2_000, `mean frame interval ${spanUs / 60} µs`);
     for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.ptsUs > frames[i - 1]!.ptsUs, 'pts increase');
@@ -122,7 +110,7 @@ describe('a live test source', () => {
   });
 
   test('four subscribers with four formats are served by one ffmpeg', async () => {
-    await client.open({ uri: 'test:video?size=640x360&rate=30', id: 'fan-out' });
+    await rig.client.open({ uri: 'test:video?size=640x360&rate=30', id: 'fan-out' });
     const requests = [
       { format: FrameFormat.FRAME_FORMAT_JPEG, width: 320 },
       { format: FrameFormat.FRAME_FORMAT_RGB24 },
@@ -133,7 +121,7 @@ describe('a live test source', () => {
     let counted = 0;
     let ffmpegCount = -1;
     const collections = requests.map((request) =>
-      client.collect({ streamId: 'fan-out', ...request }, 1_000_000, () => {
+      rig.client.collect({ streamId: 'fan-out', ...request }, 1_000_000, () => {
         counted++;
         return false;
       }),
@@ -141,9 +129,9 @@ describe('a live test source', () => {
     const deadline = Date.now() + 20_000;
     while (collections.some((c) => c.frames.length < 10) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     ffmpegCount = ffmpegChildren().length;
-    const stream = (await client.list()).find((s) => s.id === 'fan-out')!;
+    const stream = (await rig.client.list()).find((s) => s.id === 'fan-out')!;
     collections.forEach((c) => c.cancel());
-    await client.close('fan-out');
+    await rig.client.close('fan-out');
     assert.ok(counted >= 40, 'every subscriber got frames');
     assert.equal(ffmpegCount, 1, 'one decode for four outputs');
     assert.equal(stream.subscribers, 4);
@@ -163,19 +151,19 @@ describe('looping files', () => {
   test('a looping file played in real time keeps delivering when its decoder restarts after several loops, and across the loops after', async () => {
     // B-frames and keyframes 0.8 s apart: a restart mid-loop must not seek (see startDecoder).
     const path = makeClip('loop-1s.mp4', { codec: ['-c:v', 'libx264', '-preset', 'veryfast', '-g', '20', '-bf', '3', '-pix_fmt', 'yuv420p'], format: 'mp4', seconds: 1 });
-    await client.open({ uri: `file://${path}?loop=1&realtime=1`, id: 'loop' });
-    const first = client.collect({ streamId: 'loop', format: FrameFormat.FRAME_FORMAT_GRAY }, 1_000_000);
+    await rig.client.open({ uri: `file://${path}?loop=1&realtime=1`, id: 'loop' });
+    const first = rig.client.collect({ streamId: 'loop', format: FrameFormat.FRAME_FORMAT_GRAY }, 1_000_000);
     await new Promise((r) => setTimeout(r, 2500)); // two and a half loops
     // A second subscriber in another format restarts the decoder with both outputs.
-    const second = client.collect({ streamId: 'loop', format: FrameFormat.FRAME_FORMAT_JPEG, width: 160 }, 1_000_000);
+    const second = rig.client.collect({ streamId: 'loop', format: FrameFormat.FRAME_FORMAT_JPEG, width: 160 }, 1_000_000);
     await new Promise((r) => setTimeout(r, 300));
     const before = first.received();
     await new Promise((r) => setTimeout(r, 2500)); // two more loop boundaries
     const after = first.received();
-    const state = (await client.list()).find((s) => s.id === 'loop')?.state;
+    const state = (await rig.client.list()).find((s) => s.id === 'loop')?.state;
     first.cancel();
     second.cancel();
-    await client.close('loop');
+    await rig.client.close('loop');
     assert.equal(state, StreamState.STREAM_STATE_LIVE);
     assert.ok(after - before >= 50, `25 fps go on after the restart: ${after - before} frames in 2.5 s`);
     assert.ok(second.received() >= 50, `the new subscriber gets frames: ${second.received()}`);

@@ -5,25 +5,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fixtureDir } from './helpers/media';
 import { freePort, serveFolder, startRtspServer, startUdpSender } from './helpers/network';
-import { newToken, type RunningSidecar, startSidecar } from './helpers/sidecar';
-import { type Frame, FrameFormat, StreamsTestClient, StreamState, waitForEvent } from './helpers/streams';
+import { type Frame, FrameFormat, useStreamsSidecar, StreamState, waitForEvent } from './helpers/streams';
 
-let sidecar: RunningSidecar;
-let client: StreamsTestClient;
-
-before(async () => {
-  const token = newToken();
-  sidecar = await startSidecar({ token });
-  client = new StreamsTestClient(sidecar.address, token);
-});
-
-after(() => {
-  client?.shutdown();
-  sidecar?.kill();
-});
+/** One sidecar for the file, started before its tests and killed after them. */
+const rig = useStreamsSidecar();
 
 async function waitForFrames(frames: Frame[], count: number, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -44,16 +32,16 @@ describe('network sources', () => {
     const http = await serveFolder(folder);
     try {
       const uri = `${http.url}/index.m3u8`;
-      const probe = await client.probe(uri);
+      const probe = await rig.client.probe(uri);
       assert.equal(probe.container, 'hls');
       assert.equal(probe.streams[0]?.codec, 'h264');
-      await client.open({ uri, id: 'hls' });
-      const { frames, ended, error } = await client.collect({ streamId: 'hls', format: FrameFormat.FRAME_FORMAT_JPEG, width: 160 }, 1000).done;
+      await rig.client.open({ uri, id: 'hls' });
+      const { frames, ended, error } = await rig.client.collect({ streamId: 'hls', format: FrameFormat.FRAME_FORMAT_JPEG, width: 160 }, 1000).done;
       assert.equal(error, undefined);
       assert.equal(ended, true);
       assert.equal(frames.length, 90);
       assert.deepEqual([frames[0]!.width, frames[0]!.height], [160, 120]);
-      await client.close('hls');
+      await rig.client.close('hls');
     } finally {
       await http.close();
     }
@@ -63,9 +51,9 @@ describe('network sources', () => {
     const port = await freePort();
     let server = await startRtspServer(port);
     try {
-      await client.open({ uri: `rtsp://127.0.0.1:${port}/test`, id: 'rtsp', reconnect: fastReconnect });
-      const watch = client.watch('rtsp', 1000);
-      const collection = client.collect({ streamId: 'rtsp', format: FrameFormat.FRAME_FORMAT_GRAY }, 1_000_000);
+      await rig.client.open({ uri: `rtsp://127.0.0.1:${port}/test`, id: 'rtsp', reconnect: fastReconnect });
+      const watch = rig.client.watch('rtsp', 1000);
+      const collection = rig.client.collect({ streamId: 'rtsp', format: FrameFormat.FRAME_FORMAT_GRAY }, 1_000_000);
       await waitForFrames(collection.frames, 30, 20_000, 'the first RTSP frames');
       assert.deepEqual([collection.frames[0]!.width, collection.frames[0]!.height], [640, 360]);
 
@@ -82,7 +70,7 @@ describe('network sources', () => {
       assert.match(reconnecting.stream!.reason, /retrying in/);
       collection.cancel();
       watch.call.cancel();
-      await client.close('rtsp');
+      await rig.client.close('rtsp');
     } finally {
       await server.kill();
     }
@@ -92,9 +80,9 @@ describe('network sources', () => {
     const port = await freePort();
     const sender = startUdpSender(port);
     try {
-      await client.open({ uri: `udp://127.0.0.1:${port}`, id: 'udp', watchdogMs: 1500, reconnect: fastReconnect });
-      const watch = client.watch('udp', 500);
-      const collection = client.collect({ streamId: 'udp', format: FrameFormat.FRAME_FORMAT_GRAY }, 1_000_000);
+      await rig.client.open({ uri: `udp://127.0.0.1:${port}`, id: 'udp', watchdogMs: 1500, reconnect: fastReconnect });
+      const watch = rig.client.watch('udp', 500);
+      const collection = rig.client.collect({ streamId: 'udp', format: FrameFormat.FRAME_FORMAT_GRAY }, 1_000_000);
       await waitForFrames(collection.frames, 20, 20_000, 'the first UDP frames');
 
       sender.child.kill('SIGSTOP');
@@ -107,7 +95,7 @@ describe('network sources', () => {
       await waitForFrames(collection.frames, before + 20, 30_000, 'frames after the sender resumed');
       collection.cancel();
       watch.call.cancel();
-      await client.close('udp');
+      await rig.client.close('udp');
     } finally {
       sender.child.kill('SIGCONT');
       await sender.kill();

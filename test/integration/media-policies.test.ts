@@ -3,24 +3,13 @@
 // memory flat and its drops are counted; max_fps; analytics streamed by WatchStream.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { makeClip } from './helpers/media';
-import { newToken, type RunningSidecar, sleep, startSidecar } from './helpers/sidecar';
-import { BufferPolicy, FrameFormat, type StreamInfo, StreamsTestClient, StreamState, waitForEvent } from './helpers/streams';
+import { sleep } from './helpers/sidecar';
+import { BufferPolicy, FrameFormat, type StreamInfo, useStreamsSidecar, StreamState, waitForEvent } from './helpers/streams';
 
-let sidecar: RunningSidecar;
-let client: StreamsTestClient;
-
-before(async () => {
-  const token = newToken();
-  sidecar = await startSidecar({ token });
-  client = new StreamsTestClient(sidecar.address, token);
-});
-
-after(() => {
-  client?.shutdown();
-  sidecar?.kill();
-});
+/** One sidecar for the file, started before its tests and killed after them. */
+const rig = useStreamsSidecar();
 
 function rssMb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -30,9 +19,9 @@ function rssMb(pid: number): number {
 describe('buffering policies', () => {
   test('wait: a slow reader gets every frame of a file, in order, none dropped', async () => {
     const path = makeClip('count-120.mp4', { codec: ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30'], format: 'mp4', pattern: 'testsrc2', size: '320x240', rate: 30, seconds: 4 });
-    await client.open({ uri: `file://${path}`, id: 'slow-wait' });
-    const watch = client.watch('slow-wait', 200);
-    const collection = client.collect({ streamId: 'slow-wait', format: FrameFormat.FRAME_FORMAT_RGB24, policy: BufferPolicy.BUFFER_POLICY_WAIT, queueFrames: 4 }, 1000, () => {
+    await rig.client.open({ uri: `file://${path}`, id: 'slow-wait' });
+    const watch = rig.client.watch('slow-wait', 200);
+    const collection = rig.client.collect({ streamId: 'slow-wait', format: FrameFormat.FRAME_FORMAT_RGB24, policy: BufferPolicy.BUFFER_POLICY_WAIT, queueFrames: 4 }, 1000, () => {
       // Reads a frame every 10 ms or so: far slower than ffmpeg decodes this clip.
       collection.call.pause();
       setTimeout(() => collection.call.resume(), 10);
@@ -46,14 +35,14 @@ describe('buffering policies', () => {
     const deepest = Math.max(...watch.events.flatMap((e) => e.analytics?.subscribers.map((s) => s.queueDepth) ?? [0]));
     assert.ok(deepest <= 4 + 2, `the queue stayed near its bound of 4 (deepest seen: ${deepest})`);
     watch.call.cancel();
-    await client.close('slow-wait');
+    await rig.client.close('slow-wait');
   });
 
   test('drop_oldest: a subscriber that reads nothing keeps memory flat and its drops are counted', async () => {
-    await client.open({ uri: 'test:video?size=1280x720&rate=30', id: 'stalled-reader' });
-    const watch = client.watch('stalled-reader', 250);
+    await rig.client.open({ uri: 'test:video?size=1280x720&rate=30', id: 'stalled-reader' });
+    const watch = rig.client.watch('stalled-reader', 250);
     const frameBytes = 1280 * 720 * 3;
-    const collection = client.collect(
+    const collection = rig.client.collect(
       { streamId: 'stalled-reader', format: FrameFormat.FRAME_FORMAT_RGB24, policy: BufferPolicy.BUFFER_POLICY_DROP_OLDEST, queueFrames: 4 },
       1_000_000,
     );
@@ -65,7 +54,7 @@ describe('buffering policies', () => {
     // median of the last samples against the median of the first, over 6 s.
     const rssSamples: number[] = [];
     for (let i = 0; i < 12; i += 1) {
-      rssSamples.push(rssMb(sidecar.pid));
+      rssSamples.push(rssMb(rig.sidecar.pid));
       await sleep(500);
     }
     const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -75,7 +64,7 @@ describe('buffering policies', () => {
     const subscriber = last.subscribers[0]!;
     collection.cancel();
     watch.call.cancel();
-    await client.close('stalled-reader');
+    await rig.client.close('stalled-reader');
 
     assert.ok(last.droppedByPolicy > dropsAfterFill + 60, `drops keep being counted: ${dropsAfterFill} → ${last.droppedByPolicy}`);
     assert.equal(Number(subscriber.dropsByReason['queue_full'] ?? 0), subscriber.droppedByPolicy);
@@ -85,10 +74,10 @@ describe('buffering policies', () => {
   });
 
   test('max_fps thins a 30 fps source to 10 fps of its own timeline', async () => {
-    await client.open({ uri: 'test:video?size=320x240&rate=30', id: 'max-fps' });
-    const { done } = client.collect({ streamId: 'max-fps', format: FrameFormat.FRAME_FORMAT_GRAY, maxFps: 10, policy: BufferPolicy.BUFFER_POLICY_WAIT }, 21);
+    await rig.client.open({ uri: 'test:video?size=320x240&rate=30', id: 'max-fps' });
+    const { done } = rig.client.collect({ streamId: 'max-fps', format: FrameFormat.FRAME_FORMAT_GRAY, maxFps: 10, policy: BufferPolicy.BUFFER_POLICY_WAIT }, 21);
     const { frames } = await done;
-    await client.close('max-fps');
+    await rig.client.close('max-fps');
     const gaps = frames.slice(1).map((f, i) => (f.ptsUs - frames[i]!.ptsUs) / 1000);
     assert.ok(gaps.every((ms) => ms >= 95), `gaps ${gaps.map((g) => g.toFixed(0))}`);
     const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
@@ -99,10 +88,10 @@ describe('buffering policies', () => {
 
 describe('WatchStream', () => {
   test('streams the state as it changes and analytics at the asked interval', async () => {
-    await client.open({ uri: 'test:video?size=640x360&rate=30', id: 'watched' });
-    const watch = client.watch('watched', 500);
+    await rig.client.open({ uri: 'test:video?size=640x360&rate=30', id: 'watched' });
+    const watch = rig.client.watch('watched', 500);
     await waitForEvent(watch.events, (e) => e.stream?.state === StreamState.STREAM_STATE_IDLE, 5000, 'the idle state of a stream nobody reads');
-    const collection = client.collect({ streamId: 'watched', format: FrameFormat.FRAME_FORMAT_JPEG, width: 320 }, 1_000_000);
+    const collection = rig.client.collect({ streamId: 'watched', format: FrameFormat.FRAME_FORMAT_JPEG, width: 320 }, 1_000_000);
     await waitForEvent(watch.events, (e) => e.stream?.state === StreamState.STREAM_STATE_LIVE, 10_000, 'live');
     const withFigures = await waitForEvent(watch.events, (e) => (e.analytics?.inputFps ?? 0) > 10 && (e.analytics?.subscribers.length ?? 0) === 1, 10_000, 'analytics with frames');
     const analytics = withFigures.analytics!;
@@ -114,14 +103,14 @@ describe('WatchStream', () => {
     const states = watch.events.filter((e) => !e.analytics).map((e) => e.stream!.state);
     assert.ok(states.indexOf(StreamState.STREAM_STATE_STARTING) < states.indexOf(StreamState.STREAM_STATE_LIVE), `states ${states}`);
     collection.cancel();
-    await client.close('watched');
+    await rig.client.close('watched');
     assert.equal(await watch.ended, undefined, 'the watch ends with OK when the stream closes');
   });
 });
 
 describe('WatchStreams', () => {
   test('sends the list when a stream opens, changes state and closes, whoever opened it', async () => {
-    const { lists, call } = client.watchAll(20);
+    const { lists, call } = rig.client.watchAll(20);
     const until = async (predicate: (list: StreamInfo[]) => boolean, what: string) => {
       const deadline = Date.now() + 10_000;
       while (!lists.some(predicate)) {
@@ -130,12 +119,12 @@ describe('WatchStreams', () => {
       }
     };
     await until((list) => !list.some((s) => s.id === 'listed'), 'the first list');
-    await client.open({ uri: 'test:video?size=160x120', id: 'listed' });
+    await rig.client.open({ uri: 'test:video?size=160x120', id: 'listed' });
     await until((list) => list.some((s) => s.id === 'listed' && s.state === StreamState.STREAM_STATE_IDLE), 'the opened stream');
-    const collection = client.collect({ streamId: 'listed', format: FrameFormat.FRAME_FORMAT_GRAY }, 3);
+    const collection = rig.client.collect({ streamId: 'listed', format: FrameFormat.FRAME_FORMAT_GRAY }, 3);
     await until((list) => list.some((s) => s.id === 'listed' && s.state === StreamState.STREAM_STATE_LIVE), 'the stream live');
     await collection.done;
-    await client.close('listed');
+    await rig.client.close('listed');
     const count = lists.length;
     await until((list) => lists.indexOf(list) >= count - 1 && !list.some((s) => s.id === 'listed'), 'the stream gone');
     call.cancel();

@@ -8,30 +8,14 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
 import { createHash } from 'node:crypto';
-import { FetchState, ModelsTestClient, writeRandomFile } from './helpers/models';
+import { FetchState, type ModelsRig, startModelsSidecar, writeRandomFile } from './helpers/models';
 import { freePort } from './helpers/network';
-import { type RunningSidecar, sleep, startSidecar } from './helpers/sidecar';
+import { sleep } from './helpers/sidecar';
 import { bytesServed, type RunningStore, startStore } from './helpers/store';
 import { startTcpRelay } from './helpers/tcpRelay';
 
 const MiB = 1024 * 1024;
 const sha256Of = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-interface Rig {
-  sidecar: RunningSidecar;
-  client: ModelsTestClient;
-}
-
-async function startRig(cacheDir: string, extraArgs: string[] = []): Promise<Rig> {
-  const token = `t-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-  const sidecar = await startSidecar({ token, args: ['--cache-dir', cacheDir, '--no-parent-watch', ...extraArgs] });
-  return { sidecar, client: new ModelsTestClient(sidecar.address, token) };
-}
-
-function stopRig(rig: Rig | undefined): void {
-  rig?.client.close();
-  rig?.sidecar.kill();
-}
 
 const partialFiles = (cacheDir: string) => (existsSync(join(cacheDir, 'v1', 'partial')) ? readdirSync(join(cacheDir, 'v1', 'partial')) : []);
 const blobFiles = (cacheDir: string) =>
@@ -64,7 +48,7 @@ describe('Models: faults', () => {
 
   const request = (extra: Record<string, unknown> = {}) => ({ store: { inline: { name: 'team', address: store.address, token: '' } }, path: 'model.bin', chunkBytes: 4 * MiB, concurrency: 4, ...extra });
 
-  async function fetchUntil(rig: Rig, fraction: number, extra: Record<string, unknown> = {}) {
+  async function fetchUntil(rig: ModelsRig, fraction: number, extra: Record<string, unknown> = {}) {
     let reached!: () => void;
     const halfway = new Promise<void>((resolve) => (reached = resolve));
     const fetch = rig.client.startFetch(request(extra), (event) => {
@@ -76,7 +60,7 @@ describe('Models: faults', () => {
 
   test('cancel in the middle: CANCELLED, the partial is kept, and the next fetch only gets the rest', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     try {
       const servedBefore = bytesServed(store);
       const fetch = await fetchUntil(rig, 0.4);
@@ -101,19 +85,19 @@ describe('Models: faults', () => {
       assert.ok(served - fileSize < fileSize * 0.1, `the store served ${served} bytes for a file of ${fileSize}`);
       assert.deepEqual(partialFiles(cacheDir), [], 'no partial left');
     } finally {
-      stopRig(rig);
+      rig?.stop();
     }
   });
 
   test('sidecar killed (SIGKILL) mid-fetch: a new sidecar on the same cache resumes', async () => {
     const cacheDir = newCache();
-    const first = await startRig(cacheDir);
+    const first = await startModelsSidecar(cacheDir);
     const servedBefore = bytesServed(store);
     await fetchUntil(first, 0.5);
-    stopRig(first);
+    first?.stop();
     await first.sidecar.exited;
     await sleep(300);
-    const second = await startRig(cacheDir);
+    const second = await startModelsSidecar(cacheDir);
     try {
       const outcome = await second.client.fetch(request());
       assert.equal(outcome.error, undefined, outcome.error?.details);
@@ -124,13 +108,13 @@ describe('Models: faults', () => {
       const served = bytesServed(store) - servedBefore;
       assert.ok(served - fileSize < fileSize * 0.15, `the store served ${served} bytes in all for a file of ${fileSize}`);
     } finally {
-      stopRig(second);
+      second?.stop();
     }
   });
 
   test('a corrupted byte in the partial file: DATA_LOSS naming both digests, the partial deleted, the next fetch good', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     try {
       const fetch = await fetchUntil(rig, 0.5);
       fetch.call.cancel();
@@ -149,13 +133,13 @@ describe('Models: faults', () => {
       assert.equal(again.error, undefined);
       assert.equal(sha256Of(again.last!.localPath), fileSha);
     } finally {
-      stopRig(rig);
+      rig?.stop();
     }
   });
 
   test('a corrupted byte in transit (a relay flips one): DATA_LOSS, nothing published', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     const relay = await startTcpRelay(store.address);
     try {
       relay.corruptAt(5 * MiB + 4321);
@@ -165,13 +149,13 @@ describe('Models: faults', () => {
       assert.deepEqual(partialFiles(cacheDir), []);
     } finally {
       await relay.close();
-      stopRig(rig);
+      rig?.stop();
     }
   });
 
   test('the file changes on the store during the fetch: started again on the new revision, never a mix', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     const path = join(storeRoot, 'changing.bin');
     const oldSha = await writeRandomFile(path, 24 * MiB);
     const newSha = await writeRandomFile(`${path}.new`, 20 * MiB);
@@ -193,14 +177,14 @@ describe('Models: faults', () => {
       await sleep(300);
       assert.deepEqual(partialFiles(cacheDir), [], 'the old revision left nothing behind');
     } finally {
-      stopRig(rig);
+      rig?.stop();
       rmSync(path, { force: true });
     }
   });
 
   test('the store killed mid-fetch and started again: the ranges are retried and the fetch completes', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     try {
       const fetch = await fetchUntil(rig, 0.3);
       store.kill();
@@ -212,13 +196,13 @@ describe('Models: faults', () => {
       assert.equal(last?.sha256, fileSha);
       assert.ok(last!.restarts > 0, 'ranges were retried');
     } finally {
-      stopRig(rig);
+      rig?.stop();
     }
   });
 
   test('a store that stays down: UNAVAILABLE after the retries, the partial kept', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     try {
       const fetch = await fetchUntil(rig, 0.3, { maxRetries: 2 });
       store.kill();
@@ -229,14 +213,14 @@ describe('Models: faults', () => {
       const listed = await rig.client.listCache();
       assert.equal(listed.partials.length, 1, 'kept for the next fetch');
     } finally {
-      stopRig(rig);
+      rig?.stop();
       store = await startStore({ root: storeRoot, rateLimit: 8_000_000, args: ['--listen', `127.0.0.1:${storePort}`] });
     }
   });
 
   test('no bytes for longer than stall_seconds: the range is asked again without using a retry', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     const relay = await startTcpRelay(store.address);
     try {
       let frozen = false;
@@ -252,13 +236,13 @@ describe('Models: faults', () => {
       assert.ok(last!.restarts >= 1, `restarts: ${last!.restarts}`);
     } finally {
       await relay.close();
-      stopRig(rig);
+      rig?.stop();
     }
   });
 
   test('max_bytes_per_second caps the fetch', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     try {
       const started = performance.now();
       const { error, last } = await rig.client.fetch(request({ maxBytesPerSecond: 20_000_000 }));
@@ -267,13 +251,13 @@ describe('Models: faults', () => {
       assert.equal(last?.sha256, fileSha);
       assert.ok(seconds >= (fileSize / 20_000_000) * 0.85, `${fileSize} bytes at 20 MB/s took ${seconds.toFixed(2)} s`);
     } finally {
-      stopRig(rig);
+      rig?.stop();
     }
   });
 
   test('two sidecars on one cache fetch the same file at once: the store serves it once, both get it', async () => {
     const cacheDir = newCache();
-    const [a, b] = await Promise.all([startRig(cacheDir), startRig(cacheDir)]);
+    const [a, b] = await Promise.all([startModelsSidecar(cacheDir), startModelsSidecar(cacheDir)]);
     try {
       const servedBefore = bytesServed(store);
       const outcomes = await Promise.all([a.client.fetch(request()), b.client.fetch(request()), a.client.fetch(request()), b.client.fetch(request())]);
@@ -286,14 +270,14 @@ describe('Models: faults', () => {
       const served = bytesServed(store) - servedBefore;
       assert.ok(served <= fileSize * 1.05, `the store served ${served} bytes for a file of ${fileSize}`);
     } finally {
-      stopRig(a);
-      stopRig(b);
+      a?.stop();
+      b?.stop();
     }
   });
 
   test('a lock left by a dead process is taken over: no waiting forever', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     try {
       const dead = spawn(process.execPath, ['-e', '0']);
       await new Promise((resolve) => dead.once('exit', resolve));
@@ -305,13 +289,13 @@ describe('Models: faults', () => {
       assert.equal(last?.sha256, fileSha);
       assert.ok(rig.sidecar.stderrLines.some((line) => /taking over the download/.test(line) && line.includes(`pid ${dead.pid}`)), 'the sidecar says why it took over');
     } finally {
-      stopRig(rig);
+      rig?.stop();
     }
   });
 
   test('a cache limit evicts the least recently used file, never a pinned one', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir, ['--cache-limit', String(50 * MiB)]);
+    const rig = await startModelsSidecar(cacheDir, ['--cache-limit', String(50 * MiB)]);
     const names = ['a.bin', 'b.bin', 'c.bin', 'd.bin'];
     const shas = new Map<string, string>();
     try {
@@ -331,7 +315,7 @@ describe('Models: faults', () => {
       assert.ok(usage.cachedBytes <= 50 * MiB);
       assert.equal(usage.limitBytes, 50 * MiB);
     } finally {
-      stopRig(rig);
+      rig?.stop();
       for (const name of names) rmSync(join(storeRoot, name), { force: true });
     }
   });
@@ -344,7 +328,7 @@ describe('Models: faults', () => {
       t.skip(`cannot mount a tmpfs here (needs root): ${mounted.stderr.trim()}`);
       return;
     }
-    const rig = await startRig(mountPoint);
+    const rig = await startModelsSidecar(mountPoint);
     try {
       const { error } = await rig.client.fetch(request());
       assert.equal(error?.code, status.RESOURCE_EXHAUSTED);
@@ -354,14 +338,14 @@ describe('Models: faults', () => {
       const usage = await rig.client.usage();
       assert.equal(usage.cachedFiles, 0, 'the sidecar still answers');
     } finally {
-      stopRig(rig);
+      rig?.stop();
       spawnSync('umount', ['-l', mountPoint]);
     }
   });
 
   test('CleanCache deletes partials nothing is fetching', async () => {
     const cacheDir = newCache();
-    const rig = await startRig(cacheDir);
+    const rig = await startModelsSidecar(cacheDir);
     try {
       const fetch = await fetchUntil(rig, 0.3);
       fetch.call.cancel();
@@ -374,7 +358,7 @@ describe('Models: faults', () => {
       assert.ok(cleaned.freedBytes > 0);
       assert.deepEqual(partialFiles(cacheDir), []);
     } finally {
-      stopRig(rig);
+      rig?.stop();
     }
   });
 });
@@ -384,7 +368,7 @@ describe('Models: a store that breaks the protocol', () => {
   let server: import('@grpc/grpc-js').Server;
   let address: string;
   let work: string;
-  let rig: Rig;
+  let rig: ModelsRig;
   const served = Buffer.from('twelve bytes');
   const goodSha = createHash('sha256').update(served).digest('hex');
 
@@ -406,11 +390,11 @@ describe('Models: a store that breaks the protocol', () => {
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
     address = `127.0.0.1:${port}`;
     work = mkdtempSync(join(tmpdir(), 'sidestream-bad-store-'));
-    rig = await startRig(join(work, 'cache'));
+    rig = await startModelsSidecar(join(work, 'cache'));
   });
 
   after(() => {
-    stopRig(rig);
+    rig?.stop();
     server?.forceShutdown();
     rmSync(work, { recursive: true, force: true });
   });

@@ -6,34 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { after, before, describe, test } from 'node:test';
-import { CacheState, FetchState, ModelsTestClient, writeRandomFile } from './helpers/models';
-import { type RunningSidecar, sleep, startSidecar } from './helpers/sidecar';
+import { CacheState, FetchState, type ModelsRig, type ModelsTestClient, startModelsSidecar, writeRandomFile } from './helpers/models';
+import { sleep } from './helpers/sidecar';
 import { type RunningStore, startStore } from './helpers/store';
 
 const MiB = 1024 * 1024;
 const sha256Of = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-interface Rig {
-  sidecar: RunningSidecar;
-  client: ModelsTestClient;
-}
-
-async function startRig(cacheDir: string, extraArgs: string[] = []): Promise<Rig> {
-  const token = `t-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-  const sidecar = await startSidecar({ token, args: ['--cache-dir', cacheDir, '--no-parent-watch', ...extraArgs] });
-  return { sidecar, client: new ModelsTestClient(sidecar.address, token) };
-}
-
-function stopRig(rig: Rig | undefined): void {
-  rig?.client.close();
-  rig?.sidecar.kill();
-}
-
 describe('Models: fetch through the cache', () => {
   let work: string;
   let storeRoot: string;
   let store: RunningStore;
-  let rig: Rig;
+  let rig: ModelsRig;
   let bigSha: string;
 
   before(async () => {
@@ -44,12 +28,12 @@ describe('Models: fetch through the cache', () => {
     writeFileSync(join(storeRoot, 'README.md'), 'sample store\n');
     copyFileSync(join(storeRoot, 'yolo', 'big.onnx'), join(storeRoot, 'yolo', 'same-bytes.onnx'));
     store = await startStore({ root: storeRoot, token: 'store-token' });
-    rig = await startRig(join(work, 'cache'));
+    rig = await startModelsSidecar(join(work, 'cache'));
     await rig.client.setStores([{ name: 'team', address: store.address, token: 'store-token' }]);
   });
 
   after(async () => {
-    stopRig(rig);
+    rig?.stop();
     await store?.stop();
     rmSync(work, { recursive: true, force: true });
   });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { bootId, breakStaleLock, staleReason, tryLock } from '../../sidecar/files/fileLock';
+import { bootId, breakStaleLock, lockStatus, tryLock } from '../../sidecar/files/fileLock';
 
 const dir = mkdtempSync(join(tmpdir(), 'sidestream-lock-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,11 +15,12 @@ describe('cache file locks', () => {
     const first = await tryLock(path);
     assert.ok(first);
     assert.equal(await tryLock(path), undefined);
-    assert.equal(await staleReason(path), undefined, 'a live holder is not stale');
+    assert.equal((await lockStatus(path)).state, 'held', 'a live holder is not stale');
     await first.release();
     const second = await tryLock(path);
     assert.ok(second);
     await second.release();
+    assert.equal((await lockStatus(path)).state, 'free');
   });
 
   test('a lock of a dead process on this machine is stale, and is broken once', async () => {
@@ -27,7 +28,9 @@ describe('cache file locks', () => {
     const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
     const pid = Number(dead.stdout.trim());
     writeFileSync(path, JSON.stringify({ pid, host: hostname(), bootId, nonce: 'old', startedMs: Date.now() }));
-    assert.match((await staleReason(path)) ?? '', new RegExp(`pid ${pid}, is not running`));
+    const status = await lockStatus(path);
+    assert.equal(status.state, 'stale');
+    assert.match(status.state === 'stale' ? status.reason : '', new RegExp(`pid ${pid}, is not running`));
     assert.equal(await breakStaleLock(path, 'another-nonce'), false, 'not the lock that was seen stale');
     assert.equal(await breakStaleLock(path, 'old'), true);
     assert.ok(await tryLock(path).then((lock) => lock?.release().then(() => true)));
@@ -36,10 +39,11 @@ describe('cache file locks', () => {
   test('a lock whose heartbeat stopped is stale even if its pid is alive (another machine, or a hung process)', async () => {
     const path = join(dir, 'hung.lock');
     writeFileSync(path, JSON.stringify({ pid: 1, host: 'elsewhere', bootId: 'x', nonce: 'n', startedMs: 0 }));
-    assert.equal(await staleReason(path, 30_000), undefined, 'fresh');
+    assert.equal((await lockStatus(path, 30_000)).state, 'held', 'fresh');
     const old = new Date(Date.now() - 60_000);
     utimesSync(path, old, old);
-    assert.match((await staleReason(path, 30_000)) ?? '', /stopped refreshing it/);
+    const status = await lockStatus(path, 30_000);
+    assert.match(status.state === 'stale' ? status.reason : '', /stopped refreshing it/);
   });
 
   test('release never removes a lock that another process has taken since', async () => {

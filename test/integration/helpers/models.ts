@@ -16,6 +16,8 @@ import {
   type StoreRef,
 } from '../../../proto/gen/sidestream/v1/models';
 
+import { newToken, type RunningSidecar, startSidecar } from './sidecar';
+
 export { CacheState, FetchState } from '../../../proto/gen/sidestream/v1/models';
 
 export interface FetchOutcome {
@@ -110,4 +112,26 @@ export async function writeRandomFile(path: string, bytes: number): Promise<stri
   }
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
   return hash.digest('hex');
+}
+
+export interface ModelsRig {
+  sidecar: RunningSidecar;
+  client: ModelsTestClient;
+  /** Closes the client and kills the sidecar's process group. */
+  stop(): void;
+}
+
+/** A real sidecar on the cache folder `cacheDir`, with a Models client. */
+export async function startModelsSidecar(cacheDir: string, extraArgs: string[] = []): Promise<ModelsRig> {
+  const token = newToken();
+  const sidecar = await startSidecar({ token, args: ['--cache-dir', cacheDir, ...extraArgs] });
+  const client = new ModelsTestClient(sidecar.address, token);
+  return {
+    sidecar,
+    client,
+    stop: () => {
+      client.close();
+      sidecar.kill();
+    },
+  };
 }

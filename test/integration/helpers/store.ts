@@ -1,8 +1,7 @@
 // Starts the real reference model store (`node dist/sidecar.js serve-store DIR`) as a
 // separate process, and a typed client for it. Shared by the store's own tests and by
 // the Models service's tests.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   type FileInfo,
@@ -12,7 +11,7 @@ import {
   type ReadFileRequest,
   type ReadFileResponse,
 } from '../../../proto/gen/sidestream/store/v1/model_store';
-import { cleanEnv, ensureSidecarBuilt, type Exit, killGroup, repoRoot, sidecarScript, withTimeout } from './sidecar';
+import { type Exit, startSidecar } from './sidecar';
 
 export interface StartStoreOptions {
   /** The folder to serve. */
@@ -42,51 +41,31 @@ export interface RunningStore {
   kill(): void;
 }
 
-/** Spawns the store in its own process group and waits for its handshake line. */
+/** Spawns the store (the sidecar's `serve-store` command) in its own process group and waits for its handshake line. */
 export async function startStore(options: StartStoreOptions): Promise<RunningStore> {
-  ensureSidecarBuilt();
-  const args = [sidecarScript, 'serve-store', options.root, '--log-level', options.logLevel ?? 'debug'];
+  const args = ['serve-store', options.root, '--log-level', options.logLevel ?? 'debug'];
   if (options.token !== undefined) args.push('--token', options.token);
   if (options.rateLimit !== undefined) args.push('--rate-limit', String(options.rateLimit));
   args.push(...(options.args ?? []));
-  const child = spawn(process.execPath, args, { cwd: repoRoot, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const pgid = child.pid!;
-  const stderrLines: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => stderrLines.push(line));
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const timeoutMs = options.handshakeTimeoutMs ?? 10_000;
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      killGroup(pgid);
-      reject(new Error(`the store sent no handshake within ${timeoutMs} ms; stderr:\n${stderrLines.join('\n')}`));
-    }, timeoutMs);
-    createInterface({ input: child.stdout! }).once('line', (first) => {
-      clearTimeout(timer);
-      resolve(first);
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`the store exited before its handshake (code ${code}, signal ${signal}); stderr:\n${stderrLines.join('\n')}`));
-    });
-  });
-  const handshake = JSON.parse(line) as { address: string; pid: number; root: string };
+  const store = await startSidecar({ args, ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }) });
+  const { root } = JSON.parse(store.handshakeLine) as { root: string };
   let stopping: Promise<Exit> | undefined;
   return {
-    address: handshake.address,
-    pid: handshake.pid,
-    root: handshake.root,
-    process: child,
-    stderrLines,
-    exited,
-    kill: () => killGroup(pgid),
+    address: store.address,
+    pid: store.pid,
+    root,
+    process: store.child,
+    stderrLines: store.stderrLines,
+    exited: store.exited,
+    kill: store.kill,
     stop: () =>
       (stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        if (store.child.exitCode === null && store.child.signalCode === null) store.child.kill('SIGTERM');
         try {
-          return await withTimeout(exited, 5000, () => 'the store did not exit on SIGTERM');
+          return await store.waitForExit(5000);
         } catch {
-          killGroup(pgid);
-          return exited;
+          store.kill();
+          return store.exited;
         }
       })()),
   };

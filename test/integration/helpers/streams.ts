@@ -13,7 +13,9 @@ import {
   type SubscribeAudioRequest,
   type SubscribeRequest,
 } from '../../../proto/gen/sidestream/v1/streams';
+import { after, before } from 'node:test';
 import { bearerTokenInterceptor, channelOptions } from '../../../extension/client';
+import { newToken, type RunningSidecar, type StartOptions, startSidecar } from './sidecar';
 import { StreamsClient } from '../../../proto/codec/frame';
 
 export * from '../../../proto/gen/sidestream/v1/streams';
@@ -187,4 +189,22 @@ export async function waitForEvent(events: StreamEvent[], predicate: (event: Str
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * A sidecar and a Streams client for one test file: started before its tests, killed
+ * after them. Read `sidecar` and `client` inside tests (they are set by the `before` hook).
+ */
+export function useStreamsSidecar(options: StartOptions = {}): { sidecar: RunningSidecar; client: StreamsTestClient } {
+  const rig = {} as { sidecar: RunningSidecar; client: StreamsTestClient };
+  before(async () => {
+    const token = newToken();
+    rig.sidecar = await startSidecar({ token, ...options });
+    rig.client = new StreamsTestClient(rig.sidecar.address, token);
+  });
+  after(() => {
+    rig.client?.shutdown();
+    rig.sidecar?.kill();
+  });
+  return rig;
 }

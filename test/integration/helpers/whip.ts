@@ -2,28 +2,20 @@
 // microphone, on the sidecar's own publisher page (/publish), and a UDP relay of ours
 // that can lose packets between the browser and the sidecar.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../../scripts/lib/chromium';
 import { candidatePorts, redirectCandidates } from '../../../sidecar/webrtc/sdp';
 
-export const chromiumPath = '/usr/bin/chromium';
-
-export const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+/** The flags a fake camera and microphone publishing over loopback need (FACTS.md), on top of the shared ones. */
+const webrtcFlags = [
   '--use-fake-device-for-media-stream=fps=30',
   '--use-fake-ui-for-media-stream',
   '--allow-loopback-in-peer-connection',
   '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 
-export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
+export function launchBrowser(): Promise<Browser> {
+  return launchChromium(webrtcFlags);
 }
 
 export interface PublishOptions {
