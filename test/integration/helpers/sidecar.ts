@@ -2,7 +2,8 @@
 // and gives tests what they need to talk to it and to clean it up.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -36,11 +37,19 @@ export function ensureSidecarBuilt(): void {
   built = true;
 }
 
-/** The test runner's environment without any SIDESTREAM_* variable, so that tests decide them all. */
+/** One model cache folder for this test process's sidecars, unless a test passes --cache-dir: never the user's own. */
+let testCacheDir: string | undefined;
+
+/**
+ * The test runner's environment without any SIDESTREAM_* variable, so that tests decide
+ * them all, except SIDESTREAM_CACHE_DIR: a temporary folder, so that no sidecar of a
+ * test touches the user's model cache.
+ */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('SIDESTREAM_')) env[key] = value;
-  return { ...env, ...extra };
+  testCacheDir ??= mkdtempSync(join(tmpdir(), 'sidestream-test-cache-'));
+  return { ...env, SIDESTREAM_CACHE_DIR: testCacheDir, ...extra };
 }
 
 export interface Exit {
