@@ -5,7 +5,6 @@ import { runningChildren, terminateAllChildren } from './processes';
 import { startSidecarServer } from './server';
 import { loadToken } from './token';
 import { version } from './version';
-import { runStoreCommand } from './files/storeCommand';
 
 const shutdownGraceMs = 5000;
 
@@ -19,7 +18,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
-  if (command.kind === 'serve-store') return runStoreCommand(command.options);
+  // The store's code loads only for `serve-store`, not in every sidecar.
+  if (command.kind === 'serve-store') return (await import('./files/storeCommand')).runStoreCommand(command.options);
 
   const { options } = command;
   setLogLevel(options.logLevel);
