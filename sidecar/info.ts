@@ -11,6 +11,7 @@ export interface InfoSource {
   hwaccels: () => Promise<string[]>;
   capabilities: () => string[];
   whip?: () => WhipHandle | undefined;
+  previews?: { url: string; token: string };
   feeds?: FeedRegistry;
 }
 
@@ -34,6 +35,8 @@ export function sidecarService(source: InfoSource): SidecarServiceServer {
             hwaccels,
             whipUrl: source.whip?.()?.url ?? '',
             whipPublishUrl: source.whip?.()?.publishUrl ?? '',
+            previewUrl: source.previews?.url ?? '',
+            previewToken: source.previews?.token ?? '',
           };
           callback(null, info);
         },

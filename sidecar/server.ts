@@ -14,6 +14,7 @@ import { sidecarService } from './info';
 import { FeedRegistry } from './media/feeds';
 import { RecordingRegistry, recordingService } from './media/recordingService';
 import { StreamRegistry } from './media/registry';
+import { PreviewServer } from './media/previewServer';
 import { streamsService } from './media/service';
 import type { Platform } from './media/types';
 import { startWhip, type WhipHandle } from './webrtc/start';
@@ -78,11 +79,13 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
   };
   const streams = new StreamRegistry(mediaTools);
   const whip = options.whip ? await startWhip(options.whip, options.token, mediaTools.feeds) : undefined;
+  const previews = new PreviewServer(streams, options.token);
+  await previews.start();
 
   server.addService(HealthService, health.implementation);
   server.addService(
     SidecarServiceService,
-    sidecarService({ address: () => address, tools: () => tools, hwaccels: () => hwaccels, capabilities: () => (whip ? capabilities : capabilities.filter((c) => c !== 'webrtc')), whip: () => whip, feeds: mediaTools.feeds }),
+    sidecarService({ address: () => address, tools: () => tools, hwaccels: () => hwaccels, capabilities: () => (whip ? capabilities : capabilities.filter((c) => c !== 'webrtc')), whip: () => whip, previews, feeds: mediaTools.feeds }),
   );
   server.addService(streamsServiceWithFrameCodec, streamsService(streams, mediaTools));
   const recordings = new RecordingRegistry();
@@ -110,6 +113,7 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     shutdown: (graceMs) => {
       health.shutDown();
       void whip?.close();
+      void previews.close();
       models.close();
       // Recordings finish their files; subscribers' calls end with the streams; their ffmpeg processes exit.
       void recordings.stopAll().then(() => streams.closeAll());

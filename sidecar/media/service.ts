@@ -281,7 +281,7 @@ async function subscribe(registry: StreamRegistry, call: ServerWritableStream<Su
     const jpegQuality = request.jpegQuality || subscribeDefaults.jpegQuality;
     if (jpegQuality < 2 || jpegQuality > 31) throw new MediaError('invalid-argument', `jpeg_quality must be 2–31; got ${jpegQuality}`);
     const subscriber = stream.subscribe({ format, width: request.width, height: request.height, jpegQuality }, queueOptions(request, stream));
-    deliver(call, stream, subscriber, toFrame, () => stream.unsubscribe(subscriber));
+    deliver(callSink(call), stream, subscriber, toFrame, () => stream.unsubscribe(subscriber));
   } catch (error) {
     call.emit('error', toServiceError(error));
   }
@@ -293,15 +293,35 @@ async function subscribeAudio(registry: StreamRegistry, call: ServerWritableStre
     if (call.cancelled) return;
     const { output, queue } = audioSubscription(call.request, stream);
     const subscriber = stream.subscribeAudio(output, queue);
-    deliver(call, stream, subscriber, toAudioFrame, () => stream.unsubscribe(subscriber));
+    deliver(callSink(call), stream, subscriber, toAudioFrame, () => stream.unsubscribe(subscriber));
   } catch (error) {
     call.emit('error', toServiceError(error));
   }
 }
 
-/** Writes a subscriber's frames to its call, at most `maxFramesInFlight` unflushed, until either side ends. */
-function deliver<T extends QueuedMedia, M>(
-  call: ServerWritableStream<unknown, M>,
+/** Where a subscriber's frames go: a gRPC call, or a preview HTTP response. */
+export interface FrameSink<M> {
+  /** Hands one message to the transport; `flushed` runs once it left our buffers. */
+  write(message: M, flushed: () => void): void;
+  end(): void;
+  fail(error: unknown): void;
+  /** Runs `cancel` when the other side goes away. */
+  onClose(cancel: () => void): void;
+}
+
+export const callSink = <M>(call: ServerWritableStream<unknown, M>): FrameSink<M> => ({
+  write: (message, flushed) => void call.write(message, flushed),
+  end: () => call.end(),
+  fail: (error) => call.emit('error', toServiceError(error)),
+  onClose: (cancel) => {
+    call.once('cancelled', cancel);
+    call.once('close', cancel);
+  },
+});
+
+/** Writes a subscriber's frames to its sink, at most `maxFramesInFlight` unflushed, until either side ends. */
+export function deliver<T extends QueuedMedia, M>(
+  sink: FrameSink<M>,
   stream: MediaStream,
   subscriber: Subscriber<T, unknown, unknown>,
   encode: (delivery: Delivery<T>) => M,
@@ -314,7 +334,7 @@ function deliver<T extends QueuedMedia, M>(
       const delivery = subscriber.next();
       if (!delivery) break;
       inFlight++;
-      call.write(encode(delivery), () => {
+      sink.write(encode(delivery), () => {
         inFlight--;
         pump();
       });
@@ -326,14 +346,12 @@ function deliver<T extends QueuedMedia, M>(
     if (done) return;
     done = true;
     unsubscribe();
-    if (error) call.emit('error', toServiceError(error));
-    else call.end();
+    if (error) sink.fail(error);
+    else sink.end();
   };
-  const cancel = () => {
+  sink.onClose(() => {
     if (done) return;
     done = true;
     unsubscribe();
-  };
-  call.once('cancelled', cancel);
-  call.once('close', cancel);
+  });
 }

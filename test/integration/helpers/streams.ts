@@ -195,10 +195,11 @@ export async function waitForEvent(events: StreamEvent[], predicate: (event: Str
  * A sidecar and a Streams client for one test file: started before its tests, killed
  * after them. Read `sidecar` and `client` inside tests (they are set by the `before` hook).
  */
-export function useStreamsSidecar(options: StartOptions = {}): { sidecar: RunningSidecar; client: StreamsTestClient } {
-  const rig = {} as { sidecar: RunningSidecar; client: StreamsTestClient };
+export function useStreamsSidecar(options: StartOptions = {}): { sidecar: RunningSidecar; client: StreamsTestClient; token: string } {
+  const rig = {} as { sidecar: RunningSidecar; client: StreamsTestClient; token: string };
   before(async () => {
     const token = newToken();
+    rig.token = token;
     rig.sidecar = await startSidecar({ token, ...options });
     rig.client = new StreamsTestClient(rig.sidecar.address, token);
   });

@@ -96,6 +96,21 @@ export interface GetInfoResponse {
    * microphone in a browser tab, sent over WHIP. Empty when WebRTC ingest is off.
    */
   whipPublishUrl: string;
+  /**
+   * The loopback HTTP endpoint of live previews, e.g. "http://127.0.0.1:PORT":
+   * GET "<preview_url>/preview/<stream id>?width=&quality=&policy=&max_fps="
+   * with "authorization: Bearer <preview_token>" streams JPEG frames, each
+   * record a 32-byte little-endian header (data length, width, height,
+   * frames dropped before it, sequence as f64, capture time in ms as f64)
+   * then the image. It exists so that a browser (the stream panel's webview)
+   * gets frames without a gRPC client; see proto/codec/previewStream.ts.
+   */
+  previewUrl: string;
+  /**
+   * The bearer token of the preview endpoint: good for previews only, not for
+   * the sidecar's gRPC services, so a page that shows frames holds no more.
+   */
+  previewToken: string;
 }
 
 /** WatchFeedsRequest has no fields; it exists so that fields can be added later. */
@@ -322,6 +337,8 @@ function createBaseGetInfoResponse(): GetInfoResponse {
     hwaccels: [],
     whipUrl: "",
     whipPublishUrl: "",
+    previewUrl: "",
+    previewToken: "",
   };
 }
 
@@ -362,6 +379,12 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     }
     if (message.whipPublishUrl !== "") {
       writer.uint32(98).string(message.whipPublishUrl);
+    }
+    if (message.previewUrl !== "") {
+      writer.uint32(106).string(message.previewUrl);
+    }
+    if (message.previewToken !== "") {
+      writer.uint32(114).string(message.previewToken);
     }
     return writer;
   },
@@ -475,6 +498,22 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
             message.whipPublishUrl = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.previewUrl = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.previewToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -521,6 +560,16 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
         : isSet(object.whip_publish_url)
         ? globalThis.String(object.whip_publish_url)
         : "",
+      previewUrl: isSet(object.previewUrl)
+        ? globalThis.String(object.previewUrl)
+        : isSet(object.preview_url)
+        ? globalThis.String(object.preview_url)
+        : "",
+      previewToken: isSet(object.previewToken)
+        ? globalThis.String(object.previewToken)
+        : isSet(object.preview_token)
+        ? globalThis.String(object.preview_token)
+        : "",
     };
   },
 
@@ -562,6 +611,12 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     if (message.whipPublishUrl !== "") {
       obj.whipPublishUrl = message.whipPublishUrl;
     }
+    if (message.previewUrl !== "") {
+      obj.previewUrl = message.previewUrl;
+    }
+    if (message.previewToken !== "") {
+      obj.previewToken = message.previewToken;
+    }
     return obj;
   },
 
@@ -586,6 +641,8 @@ export const GetInfoResponse: MessageFns<GetInfoResponse> = {
     message.hwaccels = object.hwaccels?.map((e) => e) || [];
     message.whipUrl = object.whipUrl ?? "";
     message.whipPublishUrl = object.whipPublishUrl ?? "";
+    message.previewUrl = object.previewUrl ?? "";
+    message.previewToken = object.previewToken ?? "";
     return message;
   },
 };
