@@ -3,10 +3,11 @@ import * as vscode from 'vscode';
 
 /**
  * The panel's page: a strict Content Security Policy (scripts only with this load's
- * nonce, styles and images only from the extension's dist folder or as blobs), the
- * bundled script and stylesheet, nothing inline.
+ * nonce, styles and images only from the extension's dist folder or as blobs,
+ * connections only to the sidecar's preview endpoint), the bundled script and
+ * stylesheet, nothing inline.
  */
-export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, previewOrigin: string): string {
   const nonce = randomBytes(16).toString('base64');
   const dist = vscode.Uri.joinPath(extensionUri, 'dist');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
@@ -17,6 +18,7 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): st
     `style-src ${webview.cspSource}`,
     `img-src ${webview.cspSource} blob: data:`,
     `font-src ${webview.cspSource}`,
+    `connect-src ${previewOrigin}`,
   ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">

@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
-import type { Frame } from '../proto/gen/sidestream/v1/streams';
-import { type HostMessage, type PanelFrame, parsePanelState, parseWebviewMessage, type TileInfo, type WebviewMessage } from '../webview/protocol';
+import { type HostMessage, parsePanelState, parseWebviewMessage, type TileInfo, type WebviewMessage } from '../webview/protocol';
 import type { OpenedStreams } from './openedStreams';
 import { panelHtml } from './panelHtml';
 import { recordingFolder, snapshotFolder } from './folders';
@@ -9,10 +8,14 @@ import { TileFeed } from './tileFeed';
 export const streamPanelViewType = 'sidestream.streamPanel';
 
 /**
- * The stream panel: one webview with a tile per stream. It forwards each tile's JPEG
- * frames (at most two in flight per tile), state and analytics, and carries out what
- * the person does in it (record, snapshot, close, pause, options). When hidden it
- * takes no frames; when VS Code reloads, the serializer brings it back with its streams.
+ * The stream panel: one webview with a tile per stream. It tells the webview where to
+ * read each tile's JPEG frames (the sidecar's preview endpoint, through
+ * `asExternalUri` so that it works in remote windows and code-server too), posts state
+ * and analytics, and carries out what the person does in it (record, snapshot, close,
+ * pause, options). The frames do not pass through the extension host: in remote
+ * windows and code-server, every byte posted to a webview is deflated there. When
+ * hidden the panel takes no frames; when VS Code reloads, the serializer brings it
+ * back with its streams.
  */
 export class StreamPanel implements vscode.Disposable {
   private static current: StreamPanel | undefined;
@@ -21,8 +24,10 @@ export class StreamPanel implements vscode.Disposable {
   private ready = false;
   private nextSnapshot = 1;
   private readonly snapshots = new Map<number, (png: Uint8Array) => void>();
-  /** Frames of any tiles waiting for this turn of the event loop to end: posted as one message. */
-  private outgoing: PanelFrame[] = [];
+  /** Where the webview reads frames: the preview endpoint as this window reaches it, and its token. */
+  private preview: { base: string; token: string } | undefined;
+  /** The origin the page's CSP lets it connect to (the preview endpoint's, when the page was made). */
+  private pageOrigin = '';
 
   static show(context: vscode.ExtensionContext, streams: OpenedStreams, streamIds: string[] = []): StreamPanel {
     if (StreamPanel.current) {
@@ -63,7 +68,6 @@ export class StreamPanel implements vscode.Disposable {
     streamIds: string[],
   ) {
     StreamPanel.current = this;
-    panel.webview.html = panelHtml(panel.webview, context.extensionUri);
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
@@ -73,6 +77,30 @@ export class StreamPanel implements vscode.Disposable {
     );
     const ids = streamIds.length > 0 ? streamIds : streams.list().map((s) => s.id);
     for (const id of ids) this.addStream(id);
+    void this.connectPreviews();
+  }
+
+  /**
+   * Finds the sidecar's preview endpoint and gives it to the page: a new page when its
+   * origin is not the one the page's CSP allows (a first page, or a restarted sidecar
+   * on another port), else a message.
+   */
+  private async connectPreviews(): Promise<void> {
+    try {
+      const media = await this.streams.media();
+      const endpoint = await media.previewEndpoint();
+      const external = await vscode.env.asExternalUri(vscode.Uri.parse(endpoint.url));
+      const base = external.toString(true).replace(/\/+$/, '');
+      this.preview = { base, token: endpoint.token };
+      const origin = new URL(base).origin;
+      if (origin !== this.pageOrigin) {
+        this.pageOrigin = origin;
+        this.ready = false;
+        this.panel.webview.html = panelHtml(this.panel.webview, this.context.extensionUri, origin);
+      } else this.post({ type: 'preview', ...this.preview });
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Sidestream: the stream panel cannot reach the sidecar's previews: ${(error as Error).message}`);
+    }
   }
 
   get streamIds(): string[] {
@@ -85,35 +113,13 @@ export class StreamPanel implements vscode.Disposable {
     void this.streams.media().then((media) => {
       if (this.feeds.has(streamId) || !this.streams.get(streamId)) return;
       const feed = new TileFeed(streamId, media, {
-        frame: (frame) => this.postFrame(streamId, frame),
+        feed: (query) => this.post({ type: 'feed', streamId, query }),
         stats: (stats) => this.post({ type: 'stats', stats }),
       });
       this.feeds.set(streamId, feed);
       feed.setPaused(!this.panel.visible);
       feed.start();
       this.postTiles();
-    });
-  }
-
-  private postFrame(streamId: string, frame: Frame): void {
-    if (this.outgoing.length === 0) {
-      // Tiles' frames that arrive in the same turn of the event loop travel together: each
-      // message to the webview costs the extension host more than its bytes do.
-      setImmediate(() => {
-        const frames = this.outgoing;
-        this.outgoing = [];
-        this.post({ type: 'frames', frames });
-      });
-    }
-    this.outgoing.push({
-      streamId,
-      sequence: frame.sequence,
-      capturedAtMs: (frame.capturedAtUs || frame.decodedAtUs) / 1000,
-      width: frame.width,
-      height: frame.height,
-      // A plain Uint8Array view of the same bytes: VS Code sends typed arrays as binary,
-      // but a Node Buffer as JSON (an array of numbers).
-      data: new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength),
     });
   }
 
@@ -145,6 +151,7 @@ export class StreamPanel implements vscode.Disposable {
 
   private async restartFeeds(): Promise<void> {
     const media = await this.streams.media();
+    await this.connectPreviews();
     for (const feed of this.feeds.values()) feed.start(media);
   }
 
@@ -164,16 +171,17 @@ export class StreamPanel implements vscode.Disposable {
   private async handle(message: WebviewMessage): Promise<void> {
     switch (message.type) {
       case 'ready':
-        // A new page: frames posted to the old one will never be acknowledged.
+        // A new page: it knows nothing yet.
         this.ready = true;
-        for (const feed of this.feeds.values()) {
-          feed.resetFlow();
-          feed.setPaused(!this.panel.visible);
-        }
+        if (this.preview) this.post({ type: 'preview', ...this.preview });
         this.postTiles();
+        for (const feed of this.feeds.values()) {
+          feed.setPaused(!this.panel.visible);
+          feed.repost();
+        }
         return;
       case 'painted':
-        for (const painted of message.frames) this.feeds.get(painted.streamId)?.painted(painted.sequence, painted.latencyMs);
+        for (const painted of message.frames) this.feeds.get(painted.streamId)?.painted(painted.latencyMs);
         return;
       case 'tileSize':
         this.feeds.get(message.streamId)?.resize(message.width);

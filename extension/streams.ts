@@ -6,13 +6,11 @@ import {
   type StartRecordingRequest,
 } from '../proto/gen/sidestream/v1/recording';
 import type {
-  Frame,
   ListDevicesResponse,
   OpenStreamRequest,
   StreamEvent,
   StreamInfo,
   StreamList,
-  SubscribeRequest,
 } from '../proto/gen/sidestream/v1/streams';
 import { type SidecarClient, unaryCall } from './client';
 
@@ -21,7 +19,7 @@ export class MediaClient {
   private readonly streams: InstanceType<typeof StreamsClient>;
   private readonly recordings: RecordingServiceClient;
 
-  constructor(client: SidecarClient) {
+  constructor(private readonly client: SidecarClient) {
     this.streams = client.service(StreamsClient);
     this.recordings = client.service(RecordingServiceClient);
   }
@@ -43,8 +41,11 @@ export class MediaClient {
     return unaryCall(this.streams, this.streams.listDevices, {}, 15_000);
   }
 
-  subscribe(request: Partial<SubscribeRequest> & { streamId: string }): ClientReadableStream<Frame> {
-    return this.streams.subscribe({ format: 0, width: 0, height: 0, maxFps: 0, policy: 0, queueFrames: 0, queueBytes: 0, targetLatencyMs: 0, jpegQuality: 0, ...request });
+  /** The sidecar's loopback preview endpoint (what the stream panel's webview reads frames from) and its token. */
+  async previewEndpoint(): Promise<{ url: string; token: string }> {
+    const info = await this.client.getInfo();
+    if (!info.previewUrl) throw new Error('this sidecar has no preview endpoint; update the Sidestream sidecar');
+    return { url: info.previewUrl, token: info.previewToken };
   }
 
   watch(id: string, intervalMs = 1000): ClientReadableStream<StreamEvent> {

@@ -1,7 +1,6 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
-import { BufferPolicy, type Frame, FrameFormat, type StreamEvent, StreamState } from '../proto/gen/sidestream/v1/streams';
+import { type StreamEvent, StreamState } from '../proto/gen/sidestream/v1/streams';
 import type { BufferPolicyChoice, TileState, TileStats } from '../webview/protocol';
-import { FramePump } from './framePump';
 import type { MediaClient } from './streams';
 
 /** A stream's state as the panel and the Streams view name it. */
@@ -19,14 +18,12 @@ const stateNames: Record<StreamState, TileState> = {
 
 export const tileState = (state: StreamState): TileState => stateNames[state] ?? 'idle';
 
-const policyToProto: Record<BufferPolicyChoice, BufferPolicy> = {
-  latest_only: BufferPolicy.BUFFER_POLICY_LATEST_ONLY,
-  drop_oldest: BufferPolicy.BUFFER_POLICY_DROP_OLDEST,
-  adaptive: BufferPolicy.BUFFER_POLICY_ADAPTIVE,
-};
+/** The preview's JPEG quality (ffmpeg's scale, 2 best – 31 worst): sharp enough for a tile, a few tens of kB a frame. */
+const previewQuality = 8;
 
 export interface TileSink {
-  frame(frame: Frame): void;
+  /** The query of the preview the webview should read for this tile (see PreviewServer); '' for none. */
+  feed(query: string): void;
   stats(stats: TileStats): void;
 }
 
@@ -40,14 +37,14 @@ function percentile(values: number[], fraction: number): number {
 }
 
 /**
- * One tile's feed: a JPEG subscription sized to the tile, its frames paced by a
- * FramePump (at most two in the webview at once, latest wins), the stream's state and
- * analytics from WatchStream, and the capture → paint latency the webview reports.
+ * One tile's feed: which JPEG preview the webview reads from the sidecar (sized to the
+ * tile, with the tile's policy and frame rate; none while paused or hidden), the
+ * stream's state and analytics from WatchStream, and the capture → paint latency the
+ * webview reports. The frames themselves go from the sidecar to the webview directly.
  */
 export class TileFeed {
-  private subscription: ClientReadableStream<Frame> | undefined;
+  private subscribed = false;
   private watchCall: ClientReadableStream<StreamEvent> | undefined;
-  private readonly pump: FramePump<Frame>;
   private width = 640;
   private tileWidth = 640;
   /** A width the person chose for this tile's frames; 0 follows the tile. */
@@ -56,6 +53,8 @@ export class TileFeed {
   private maxFps = 0;
   private paused = false;
   private paints: Array<{ atMs: number; latencyMs: number }> = [];
+  /** Frames the webview received but skipped for a newer one. */
+  private skipped = 0;
   private state: TileState = 'starting';
   private reason = '';
   private lastEvent: StreamEvent | undefined;
@@ -65,9 +64,7 @@ export class TileFeed {
     readonly streamId: string,
     private media: MediaClient,
     private readonly sink: TileSink,
-  ) {
-    this.pump = new FramePump<Frame>((frame) => this.sink.frame(frame));
-  }
+  ) {}
 
   /** Starts (or restarts, on another sidecar) the subscription and the watch. */
   start(media: MediaClient = this.media): void {
@@ -81,23 +78,9 @@ export class TileFeed {
   }
 
   private subscribe(): void {
-    this.pump.reset();
-    const call = this.media.subscribe({
-      streamId: this.streamId,
-      format: FrameFormat.FRAME_FORMAT_JPEG,
-      width: this.width,
-      policy: policyToProto[this.policy],
-      maxFps: this.maxFps,
-      jpegQuality: 8,
-    });
-    this.subscription = call;
-    call.on('data', (frame: Frame) => this.pump.offer(frame));
-    call.on('error', (error: { code?: number; details?: string }) => {
-      if (this.subscription !== call || error.code === 1 /* CANCELLED */) return;
-      this.subscription = undefined;
-      if (error.code === 14 /* UNAVAILABLE */) this.onLost('the sidecar went away');
-      else this.setState('failed', error.details ?? String(error));
-    });
+    this.subscribed = true;
+    const query = new URLSearchParams({ width: String(this.width), policy: this.policy, max_fps: String(this.maxFps), quality: String(previewQuality) });
+    this.sink.feed(query.toString());
   }
 
   private onLost(reason: string): void {
@@ -105,12 +88,12 @@ export class TileFeed {
     this.setState('reconnecting', reason);
   }
 
-  /** The webview drew frame `sequence` (latency ≥ 0), or skipped it for a newer one (latency < 0). */
-  painted(sequence: number, latencyMs: number): void {
+  /** The webview drew a frame (capture → paint latency ≥ 0), or skipped one for a newer one (latency < 0). */
+  painted(latencyMs: number): void {
     const now = Date.now();
     if (latencyMs >= 0) this.paints.push({ atMs: now, latencyMs });
     while (this.paints.length > 0 && this.paints[0]!.atMs < now - paintWindowMs) this.paints.shift();
-    this.pump.painted(sequence);
+    if (latencyMs < 0) this.skipped++;
   }
 
   /** The tile's size in the webview: frames are scaled by ffmpeg to its width (unless a width was chosen). */
@@ -124,7 +107,7 @@ export class TileFeed {
     this.policy = policy;
     this.maxFps = maxFps;
     this.chosenWidth = width;
-    if (!this.applyWidth() && changed && this.subscription) this.resubscribe();
+    if (!this.applyWidth() && changed && this.subscribed) this.subscribe();
   }
 
   /** Subscribes again when the width frames should have changed; says whether it did. */
@@ -132,33 +115,27 @@ export class TileFeed {
     const wanted = this.chosenWidth || this.tileWidth;
     if (wanted === this.width) return false;
     this.width = wanted;
-    if (this.subscription) this.resubscribe();
+    if (this.subscribed) this.subscribe();
     return true;
-  }
-
-  /** The webview's page was replaced: frames in flight to the old one are forgotten. */
-  resetFlow(): void {
-    this.pump.reset();
   }
 
   /** A hidden panel or a paused tile gets no frames at all; its analytics go on. */
   setPaused(paused: boolean): void {
     if (paused === this.paused) return;
     this.paused = paused;
-    if (paused) this.cancelSubscription();
+    if (paused) this.unsubscribe();
     else if (!this.disposed) this.subscribe();
   }
 
-  private resubscribe(): void {
-    this.cancelSubscription();
-    this.subscribe();
+  /** Tells the webview again what to read (its page was replaced). */
+  repost(): void {
+    if (this.subscribed) this.subscribe();
+    else this.sink.feed('');
   }
 
-  private cancelSubscription(): void {
-    const call = this.subscription;
-    this.subscription = undefined;
-    call?.cancel();
-    this.pump.reset();
+  private unsubscribe(): void {
+    this.subscribed = false;
+    this.sink.feed('');
   }
 
   private onEvent(event: StreamEvent): void {
@@ -190,7 +167,7 @@ export class TileFeed {
       latencyP50Ms: percentile(latencies, 0.5),
       latencyP95Ms: percentile(latencies, 0.95),
       bitRate: analytics?.inputBitRate ?? 0,
-      drops: (analytics?.droppedByPolicy ?? 0) + (analytics?.droppedByDecoder ?? 0) + (analytics?.droppedByNetwork ?? 0) + this.pump.replaced,
+      drops: (analytics?.droppedByPolicy ?? 0) + (analytics?.droppedByDecoder ?? 0) + (analytics?.droppedByNetwork ?? 0) + this.skipped,
       audioLevels: analytics?.audio?.channels.map((channel) => channel.rmsDbfs) ?? [],
     };
   }
@@ -200,7 +177,7 @@ export class TileFeed {
   }
 
   private stopCalls(): void {
-    this.cancelSubscription();
+    this.unsubscribe();
     const watch = this.watchCall;
     this.watchCall = undefined;
     watch?.removeAllListeners('error');

@@ -1,12 +1,16 @@
-// The stream panel in the webview: a grid of live tiles (JPEG frames decoded with
-// createImageBitmap and drawn in requestAnimationFrame), an overlay per tile, per-tile
-// controls, and analytics plots of the last 60 s. Every message in and out is checked
-// against webview/protocol.ts.
+// The stream panel in the webview: a grid of live tiles (JPEG frames read from the
+// sidecar's preview endpoint, at most two decoding or waiting to be drawn per tile with
+// the newest winning, decoded with createImageBitmap and drawn in
+// requestAnimationFrame), an overlay per tile, per-tile controls, and analytics plots
+// of the last 60 s. Every message in and out is checked against webview/protocol.ts.
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { PreviewRecord } from '../proto/codec/previewStream';
+import { FramePump } from './framePump';
 import { TimePlot } from './plot';
+import { PreviewReader } from './previewReader';
 import {
   type BufferPolicyChoice,
   type GridLayout,
@@ -15,7 +19,6 @@ import {
   parseHostMessage,
   parsePanelState,
   type PaintedFrame,
-  type PanelFrame,
   type PanelState,
   type RecordingInfo,
   type TileInfo,
@@ -85,6 +88,9 @@ class Tile {
   private readonly recordState = element('span', 'record-state');
   private readonly pauseButton: HTMLElement;
   private pending: { bitmap: ImageBitmap; sequence: number; capturedAtMs: number } | undefined;
+  /** Frames decoding or decoded and not drawn yet: two at most; a newer frame replaces one waiting for room. */
+  private readonly pump = new FramePump<PreviewRecord>((record) => void this.decode(record));
+  private reader: PreviewReader | undefined;
   private drawScheduled = false;
   private paused = false;
   private recording: RecordingInfo | undefined;
@@ -159,21 +165,46 @@ class Tile {
     post({ type: 'action', streamId: this.info.streamId, action: this.recording?.state === 'recording' ? 'stopRecording' : 'record' });
   }
 
-  async frame(message: PanelFrame): Promise<void> {
+  /** Reads `url` (nothing when empty); the same URL again keeps the reading going. */
+  read(url: string, token: string): void {
+    if (this.reader?.url === url) return;
+    this.reader?.stop();
+    this.reader = undefined;
+    this.pump.reset();
+    if (!url) return;
+    this.reader = new PreviewReader(
+      url,
+      token,
+      (record) => {
+        const replaced = this.pump.replaced;
+        this.pump.offer(record);
+        if (this.pump.replaced > replaced) acknowledge({ streamId: this.info.streamId, sequence: record.sequence, latencyMs: -1 });
+      },
+      (problem) => post({ type: 'error', message: `preview of ${this.info.streamId}: ${problem}` }),
+    );
+  }
+
+  /** The frame `sequence` was drawn (latency ≥ 0) or will not be (latency < 0): room for the next. */
+  private finished(sequence: number, latencyMs: number): void {
+    this.pump.painted(sequence);
+    acknowledge({ streamId: this.info.streamId, sequence, latencyMs });
+  }
+
+  private async decode(record: PreviewRecord): Promise<void> {
     let bitmap: ImageBitmap;
     try {
-      bitmap = await createImageBitmap(new Blob([message.data as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
+      bitmap = await createImageBitmap(new Blob([record.data as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
     } catch (error) {
-      acknowledge({ streamId: this.info.streamId, sequence: message.sequence, latencyMs: -1 });
-      post({ type: 'error', message: `frame ${message.sequence} of ${this.info.streamId} did not decode: ${(error as Error).message}` });
+      this.finished(record.sequence, -1);
+      post({ type: 'error', message: `frame ${record.sequence} of ${this.info.streamId} did not decode: ${(error as Error).message}` });
       return;
     }
     if (this.pending) {
-      // A newer frame arrived before the last was drawn: the older one is not painted.
+      // A newer frame was decoded before the last was drawn: the older one is not painted.
       this.pending.bitmap.close();
-      acknowledge({ streamId: this.info.streamId, sequence: this.pending.sequence, latencyMs: -1 });
+      this.finished(this.pending.sequence, -1);
     }
-    this.pending = { bitmap, sequence: message.sequence, capturedAtMs: message.capturedAtMs };
+    this.pending = { bitmap, sequence: record.sequence, capturedAtMs: record.capturedAtMs };
     if (!this.drawScheduled) {
       this.drawScheduled = true;
       requestAnimationFrame(() => this.draw());
@@ -196,7 +227,7 @@ class Tile {
     const latencyMs = Date.now() - frame.capturedAtMs;
     this.latencies.push(latencyMs);
     if (this.latencies.length > 8192) this.latencies.splice(0, 4096);
-    acknowledge({ streamId: this.info.streamId, sequence: frame.sequence, latencyMs });
+    this.finished(frame.sequence, latencyMs);
   }
 
   stats(stats: TileStats): void {
@@ -268,6 +299,7 @@ class Tile {
   }
 
   dispose(): void {
+    this.read('', '');
     window.clearInterval(this.recordTimer);
     this.pending?.bitmap.close();
     this.root.remove();
@@ -276,6 +308,12 @@ class Tile {
 }
 
 const tiles = new Map<string, Tile>();
+/** Where the sidecar's previews are, once the extension said. */
+let preview: { base: string; token: string } | undefined;
+/** The preview query of each tile ('' for none), as the extension last said. */
+const feeds = new Map<string, string>();
+
+const previewUrl = (streamId: string, query: string): string => (query && preview ? `${preview.base}/preview/${encodeURIComponent(streamId)}?${query}` : '');
 
 /** A short description of a message that did not match the protocol: its fields and their types. */
 function describe(data: unknown): string {
@@ -332,11 +370,13 @@ function setTiles(infos: TileInfo[]): void {
     sizeObserver.unobserve(tile.root);
     tile.dispose();
     tiles.delete(id);
+    feeds.delete(id);
   }
   for (const info of infos) {
     if (tiles.has(info.streamId)) continue;
     const tile = new Tile(info);
     tiles.set(info.streamId, tile);
+    if (preview) tile.read(previewUrl(info.streamId, feeds.get(info.streamId) ?? ''), preview.token);
     grid.append(tile.root);
     analytics.append(tile.plotRoot);
     sizeObserver.observe(tile.root);
@@ -356,8 +396,13 @@ window.addEventListener('message', (event: MessageEvent) => {
     case 'tiles':
       setTiles(message.tiles);
       return;
-    case 'frames':
-      for (const frame of message.frames) void tiles.get(frame.streamId)?.frame(frame);
+    case 'preview':
+      preview = { base: message.base, token: message.token };
+      for (const [id, query] of feeds) tiles.get(id)?.read(previewUrl(id, query), preview.token);
+      return;
+    case 'feed':
+      feeds.set(message.streamId, message.query);
+      if (preview) tiles.get(message.streamId)?.read(previewUrl(message.streamId, message.query), preview.token);
       return;
     case 'stats':
       tiles.get(message.stats.streamId)?.stats(message.stats);

@@ -45,16 +45,6 @@ export interface RecordingInfo {
   reason: string;
 }
 
-export interface PanelFrame {
-  streamId: string;
-  sequence: number;
-  capturedAtMs: number;
-  width: number;
-  height: number;
-  /** One JPEG image. */
-  data: Uint8Array;
-}
-
 /** A frame the webview drew (latency ≥ 0: capture → paint) or skipped for a newer one (latency < 0). */
 export interface PaintedFrame {
   streamId: string;
@@ -64,8 +54,10 @@ export interface PaintedFrame {
 
 export type HostMessage =
   | { type: 'tiles'; tiles: TileInfo[] }
-  /** Frames of any tiles that arrived together: one message, fewer round trips. */
-  | { type: 'frames'; frames: PanelFrame[] }
+  /** Where the sidecar's previews are, as this window reaches them (`base` + "/preview/<id>?<query>"), and their bearer token. */
+  | { type: 'preview'; base: string; token: string }
+  /** The preview a tile reads (a query of the preview endpoint); '' for none (paused, hidden). */
+  | { type: 'feed'; streamId: string; query: string }
   | { type: 'stats'; stats: TileStats }
   | { type: 'recording'; recording: RecordingInfo }
   | { type: 'snapshot'; requestId: number; streamId: string };
@@ -90,6 +82,15 @@ const isNumber = (value: unknown): value is number => typeof value === 'number' 
 const isCount = (value: unknown, max: number): value is number => isNumber(value) && Number.isInteger(value) && value >= 0 && value <= max;
 const isBytes = (value: unknown): value is Uint8Array => value instanceof Uint8Array;
 const oneOf = <T extends string>(value: unknown, options: readonly T[]): value is T => typeof value === 'string' && (options as readonly string[]).includes(value);
+const isHttpUrl = (value: unknown): value is string => {
+  if (!isString(value, 2048)) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username;
+  } catch {
+    return false;
+  }
+};
 const isStreamId = (value: unknown): value is string => isString(value, 64) && /^[A-Za-z0-9._-]+$/.test(value);
 
 /** The webview's message if it is one; undefined for anything else. */
@@ -167,15 +168,10 @@ export function parseHostMessage(message: unknown): HostMessage | undefined {
       const tiles = m.tiles.map(parseTile);
       return tiles.every((tile): tile is TileInfo => tile !== undefined) ? { type: 'tiles', tiles } : undefined;
     }
-    case 'frames': {
-      if (!Array.isArray(m.frames) || m.frames.length > 64) return undefined;
-      const frames = m.frames.map((f: unknown) =>
-        isObject(f) && isStreamId(f.streamId) && isCount(f.sequence, Number.MAX_SAFE_INTEGER) && isNumber(f.capturedAtMs) && isCount(f.width, 16384) && isCount(f.height, 16384) && isBytes(f.data)
-          ? { streamId: f.streamId, sequence: f.sequence, capturedAtMs: f.capturedAtMs, width: f.width, height: f.height, data: f.data }
-          : undefined,
-      );
-      return frames.every((f): f is PanelFrame => f !== undefined) ? { type: 'frames', frames } : undefined;
-    }
+    case 'preview':
+      return isHttpUrl(m.base) && isString(m.token, 256) && /^[A-Za-z0-9_-]+$/.test(m.token) ? { type: 'preview', base: m.base, token: m.token } : undefined;
+    case 'feed':
+      return isStreamId(m.streamId) && isString(m.query, 1024) && /^[A-Za-z0-9=&_.%-]*$/.test(m.query) ? { type: 'feed', streamId: m.streamId, query: m.query } : undefined;
     case 'stats': {
       const stats = parseStats(m.stats);
       return stats ? { type: 'stats', stats } : undefined;

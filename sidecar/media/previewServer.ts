@@ -157,7 +157,13 @@ export class PreviewServer {
         { format: 'jpeg', width: wanted.width, height: wanted.height, jpegQuality: wanted.quality },
         { policy: wanted.policy, maxFrames: subscribeDefaults.queueFrames, maxBytes: subscribeDefaults.queueBytes, targetLatencyMs: subscribeDefaults.targetLatencyMs, maxFps: wanted.maxFps },
       );
-      response.writeHead(200, { ...corsHeaders, 'Content-Type': 'application/octet-stream', 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+      response.writeHead(200, {
+        ...corsHeaders,
+        'Content-Type': 'application/octet-stream',
+        // no-transform: a proxy on the way (code-server's compresses what it forwards) must pass records on as they come.
+        'Cache-Control': 'no-store, no-transform',
+        'X-Content-Type-Options': 'nosniff',
+      });
       response.flushHeaders();
       deliver(responseSink(response), stream, subscriber, (delivery) => delivery, () => stream.unsubscribe(subscriber));
     } catch (error) {

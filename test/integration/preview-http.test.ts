@@ -137,6 +137,21 @@ describe('preview endpoint', () => {
     assert.equal(preflight.headers['access-control-allow-private-network'], 'true');
   });
 
+  test('a preview response tells proxies not to transform it (code-server would compress, and so hold back, the records)', async () => {
+    const preview = await previewEndpoint();
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const req = request(`${preview.url}/preview/preview-a`, { headers: { Authorization: `Bearer ${preview.token}` } }, (res) => {
+        resolve(res.headers);
+        req.destroy();
+      });
+      req.once('error', reject);
+      req.end();
+    });
+    assert.match(String(headers['cache-control']), /no-transform/);
+    assert.equal(headers['content-type'], 'application/octet-stream');
+    assert.equal(headers['access-control-allow-origin'], '*');
+  });
+
   test('a reader that stops reading costs drops, counted in the next record, not a backlog in the sidecar', async () => {
     // Large frames (1280 wide, best quality): the sockets' buffers hold a few dozen of
     // them; the 150 produced while the reader sleeps cannot all wait anywhere.

@@ -1,9 +1,11 @@
-// webview/protocol.ts and the extension's frame flow control: every message between the
-// stream panel and the extension is checked on receipt; a tile never has more than two
-// frames in the webview, the newest waiting frame wins.
+// webview/protocol.ts, the webview's frame flow control and the preview stream's
+// records: every message between the stream panel and the extension is checked on
+// receipt; a tile never has more than two frames decoding or waiting to be drawn, the
+// newest waiting frame wins; records are cut exactly however the bytes arrive.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { FramePump } from '../../extension/framePump';
+import { encodePreviewHeader, PreviewStreamError, PreviewStreamParser } from '../../proto/codec/previewStream';
+import { FramePump } from '../../webview/framePump';
 import { validateStreamUrl } from '../../extension/streamUrl';
 import { layoutFor, parseHostMessage, parsePanelState, parseWebviewMessage } from '../../webview/protocol';
 
@@ -39,11 +41,26 @@ describe('messages from the webview', () => {
 });
 
 describe('messages from the extension', () => {
-  test('frames need their bytes as a Uint8Array (a Buffer sent as JSON is not one)', () => {
-    const frame = { streamId: 's', sequence: 1, capturedAtMs: 1.5, width: 640, height: 360 };
-    assert.ok(parseHostMessage({ type: 'frames', frames: [{ ...frame, data: new Uint8Array(4) }, { ...frame, streamId: 't', data: new Uint8Array(2) }] }));
-    assert.equal(parseHostMessage({ type: 'frames', frames: [{ ...frame, data: { type: 'Buffer', data: [1, 2] } }] }), undefined);
-    assert.equal(parseHostMessage({ type: 'frames', frames: [{ ...frame, data: new Uint8Array(4) }, { ...frame, sequence: -2, data: new Uint8Array(4) }] }), undefined, 'one bad frame spoils the message');
+  test('the preview endpoint must be an http(s) URL without query or credentials, its token a token', () => {
+    const token = 'abcDEF_-0123456789abcdef0123456789abcdef012';
+    assert.deepEqual(parseHostMessage({ type: 'preview', base: 'http://127.0.0.1:4321', token }), { type: 'preview', base: 'http://127.0.0.1:4321', token });
+    assert.ok(parseHostMessage({ type: 'preview', base: 'https://cs.example/proxy/4321', token }));
+    for (const base of ['javascript:alert(1)', 'file:///etc/passwd', 'http://u:p@127.0.0.1:1', 'http://127.0.0.1:1/?x=1', 'not a url']) {
+      assert.equal(parseHostMessage({ type: 'preview', base, token }), undefined, base);
+    }
+    assert.equal(parseHostMessage({ type: 'preview', base: 'http://127.0.0.1:1', token: 'a b' }), undefined);
+  });
+
+  test('a tile\'s feed is a plain query (or empty for none)', () => {
+    assert.deepEqual(parseHostMessage({ type: 'feed', streamId: 's', query: 'width=640&policy=latest_only&max_fps=0&quality=8' }), {
+      type: 'feed',
+      streamId: 's',
+      query: 'width=640&policy=latest_only&max_fps=0&quality=8',
+    });
+    assert.ok(parseHostMessage({ type: 'feed', streamId: 's', query: '' }));
+    assert.equal(parseHostMessage({ type: 'feed', streamId: 's', query: 'a=1#frag' }), undefined);
+    assert.equal(parseHostMessage({ type: 'feed', streamId: 's', query: '"><script>' }), undefined);
+    assert.equal(parseHostMessage({ type: 'feed', streamId: '../x', query: '' }), undefined);
   });
 
   test('tiles, stats and recordings are checked field by field', () => {
@@ -106,5 +123,42 @@ describe('URL input', () => {
     assert.match(validateStreamUrl('')!, /Type a URL/);
     assert.match(validateStreamUrl('ftp://x/y')!, /Use rtsp:\/\//);
     assert.match(validateStreamUrl('rtsp://')!, /valid URL|needs a host/);
+  });
+});
+
+describe('preview stream records', () => {
+  const record = (sequence: number, bytes: number[]) => {
+    const data = Uint8Array.from(bytes);
+    const header = encodePreviewHeader({ sequence, capturedAtMs: 1_700_000_000_123.5, width: 640, height: 360, droppedBefore: sequence % 3 }, data.length);
+    const whole = new Uint8Array(header.length + data.length);
+    whole.set(header);
+    whole.set(data, header.length);
+    return whole;
+  };
+  const stream = Uint8Array.from([...record(1, [0xff, 0xd8, 1, 2, 0xff, 0xd9]), ...record(2, [0xff, 0xd8, 3, 0xff, 0xd9]), ...record(3, [0xff, 0xd8, 0xff, 0xd9])]);
+
+  test('whole records come out with their fields, however the bytes are cut', () => {
+    for (const cut of [1, 2, 5, 31, 32, 33, 37, stream.length]) {
+      const parser = new PreviewStreamParser();
+      const out = [];
+      for (let offset = 0; offset < stream.length; offset += cut) out.push(...parser.push(stream.subarray(offset, offset + cut)));
+      assert.deepEqual(out.map((r) => r.sequence), [1, 2, 3], `cut every ${cut} bytes`);
+      assert.deepEqual([...out[0]!.data], [0xff, 0xd8, 1, 2, 0xff, 0xd9]);
+      assert.deepEqual([...out[2]!.data], [0xff, 0xd8, 0xff, 0xd9]);
+      assert.deepEqual([out[1]!.width, out[1]!.height, out[1]!.droppedBefore, out[1]!.capturedAtMs], [640, 360, 2, 1_700_000_000_123.5]);
+    }
+  });
+
+  test('an image within one chunk is a view of it, not a copy', () => {
+    const parser = new PreviewStreamParser();
+    const [first] = parser.push(stream);
+    assert.equal(first!.data.buffer, stream.buffer);
+  });
+
+  test('a header that claims no image or an absurd one is an error, not a wait for ever', () => {
+    const empty = encodePreviewHeader({ sequence: 1, capturedAtMs: 0, width: 1, height: 1, droppedBefore: 0 }, 0);
+    assert.throws(() => new PreviewStreamParser().push(empty), PreviewStreamError);
+    const huge = encodePreviewHeader({ sequence: 1, capturedAtMs: 0, width: 1, height: 1, droppedBefore: 0 }, 0xffffffff);
+    assert.throws(() => new PreviewStreamParser().push(huge), /4294967295 bytes/);
   });
 });
