@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { withMallocTuning } from '../sidecar/mallocTuning';
 import { type Handshake, parseHandshake } from './handshake';
 
 export interface SidecarLaunch {
@@ -28,7 +29,7 @@ export function launchSidecar(launch: SidecarLaunch): Promise<RunningSidecar> {
     execPath: process.execPath,
     execArgv: [],
     stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
-    env: { ...process.env, SIDESTREAM_TOKEN: launch.token, ELECTRON_RUN_AS_NODE: '1' },
+    env: withMallocTuning({ ...process.env, SIDESTREAM_TOKEN: launch.token, ELECTRON_RUN_AS_NODE: '1' }),
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));

@@ -7,6 +7,7 @@ import { credentials, type Interceptor, Metadata } from '@grpc/grpc-js';
 import { HealthClient } from '../../proto/gen/grpc/health/v1/health';
 import { bearerTokenInterceptor } from '../../extension/client';
 import type { BenchSuite } from '../run';
+import { withMallocTuning } from '../../sidecar/mallocTuning';
 import { median, percentile, round } from '../stats';
 
 const root = join(__dirname, '..', '..');
@@ -65,7 +66,7 @@ export const startupSuite: BenchSuite = {
   async run() {
     if (!existsSync(sidecarScript)) throw new Error(`${sidecarScript} is missing: run \`npm run build\` first`);
     const token = randomBytes(32).toString('base64url');
-    const env = { ...process.env, SIDESTREAM_TOKEN: token };
+    const env = withMallocTuning({ ...process.env, SIDESTREAM_TOKEN: token });
 
     const readyTimes: number[] = [];
     for (let i = 0; i < 10; i++) {

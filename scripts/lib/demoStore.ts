@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { withMallocTuning } from '../../sidecar/mallocTuning';
 import { createInterface } from 'node:readline';
 
 /** `size` bytes from a xorshift generator seeded with `seed`: the same bytes every time. */
@@ -64,7 +65,7 @@ export interface RunningDemoStore {
 export async function startDemoStore(sidecarScript: string, folder: string, options: { listen?: string; rateLimit?: string } = {}): Promise<RunningDemoStore> {
   const args = [sidecarScript, 'serve-store', folder, '--listen', options.listen ?? '127.0.0.1:0'];
   if (options.rateLimit) args.push('--rate-limit', options.rateLimit);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env: withMallocTuning(process.env), stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withMallocTuning } from '../../../sidecar/mallocTuning';
 import { createInterface } from 'node:readline';
 
 export const repoRoot = join(__dirname, '..', '..', '..');
@@ -49,7 +50,8 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('SIDESTREAM_')) env[key] = value;
   testCacheDir ??= mkdtempSync(join(tmpdir(), 'sidestream-test-cache-'));
-  return { ...env, SIDESTREAM_CACHE_DIR: testCacheDir, ...extra };
+  // The environment the extension gives its sidecar (mallocTuning.ts), so that tests and benchmarks run the same sidecar.
+  return withMallocTuning({ ...env, SIDESTREAM_CACHE_DIR: testCacheDir, ...extra });
 }
 
 export interface Exit {
