@@ -24,13 +24,12 @@ prints its status code name and message; or a sha256 mismatch); 2 usage or setup
 partial file stays in the cache and the next fetch resumes it).
 
 Needs grpcio and protobuf, and the stubs from `python3 gen_stubs.py` (written to
-gen/ next to this file, which is used when PYTHONPATH does not provide them).
+gen/ next to this file, which is used when PYTHONPATH does not provide them), and
+sidestream_discovery.py (next to this file), which finds and reads the discovery file.
 """
 
 import argparse
-import glob
 import hashlib
-import json
 import os
 import sys
 import time
@@ -38,6 +37,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 # PYTHONPATH comes first; gen/ next to this file is the fallback.
 sys.path.append(os.path.join(HERE, "gen"))
+if HERE not in sys.path:  # sidestream_discovery.py sits next to this file (not on sys.path under `python3 -P`)
+    sys.path.append(HERE)
+
+# Finding the sidecar (discovery file, default folder) is shared with the other examples.
+from sidestream_discovery import SetupError, discovery_folder, find_sidecar
 
 try:
     import grpc
@@ -51,68 +55,6 @@ except ImportError as error:  # pragma: no cover - a setup problem, reported pla
     sys.exit(2)
 
 MiB = 1024 * 1024
-
-
-class SetupError(Exception):
-    """A problem with the discovery file: exit 2."""
-
-
-def discovery_folder():
-    """The folder where each VS Code window's sidecar writes its discovery file."""
-    if os.environ.get("SIDESTREAM_RUNTIME_DIR"):
-        return os.environ["SIDESTREAM_RUNTIME_DIR"]
-    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        return os.path.join(os.environ["LOCALAPPDATA"], "Sidestream", "run")
-    if sys.platform.startswith("linux") and os.environ.get("XDG_RUNTIME_DIR"):
-        return os.path.join(os.environ["XDG_RUNTIME_DIR"], "sidestream")
-    return os.path.join(os.path.expanduser("~"), ".sidestream", "run")
-
-
-def process_alive(pid):
-    if not isinstance(pid, int) or pid <= 0 or sys.platform == "win32":
-        return True  # Cannot tell cheaply: assume it is.
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def read_discovery(path):
-    with open(path, encoding="utf-8") as file:
-        record = json.load(file)
-    if not isinstance(record, dict) or not isinstance(record.get("address"), str) or not record["address"]:
-        raise SetupError(f'{path} has no "address"')
-    return record
-
-
-def find_sidecar(explicit):
-    """Returns (address, token, discovery file path)."""
-    path = explicit or os.environ.get("SIDESTREAM_DISCOVERY_FILE")
-    try:
-        if path:
-            record = read_discovery(path)
-        else:
-            folder = discovery_folder()
-            candidates = []
-            for candidate in glob.glob(os.path.join(folder, "sidecar-*.json")):
-                try:
-                    record = read_discovery(candidate)
-                except (OSError, ValueError, SetupError):
-                    continue
-                if process_alive(record.get("pid")):
-                    candidates.append((os.path.getmtime(candidate), candidate, record))
-            if not candidates:
-                raise SetupError(f"no running sidecar: no usable sidecar-*.json in {folder} (is VS Code with Sidestream open?)")
-            candidates.sort()
-            _, path, record = candidates[-1]
-            if len(candidates) > 1:
-                print(f"fetch_model: {len(candidates)} sidecars are running; using the newest, {path}", file=sys.stderr)
-    except (OSError, ValueError) as error:
-        raise SetupError(f"cannot use the discovery file {path}: {error}") from error
-    return record["address"], record.get("token") or "", path
 
 
 def format_seconds(seconds):
@@ -194,7 +136,7 @@ def parse_args():
 def main():
     args = parse_args()
     try:
-        address, token, _ = find_sidecar(args.discovery_file)
+        address, token, _ = find_sidecar(args.discovery_file, "fetch_model")
     except SetupError as error:
         print(f"fetch_model: {error}", file=sys.stderr)
         return 2
