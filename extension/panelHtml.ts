@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
  * connections only to the sidecar's preview endpoint), the bundled script and
  * stylesheet, nothing inline.
  */
-export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, previewOrigin: string): string {
+export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, previewSource: string): string {
   const nonce = randomBytes(16).toString('base64');
   const dist = vscode.Uri.joinPath(extensionUri, 'dist');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js'));
@@ -18,7 +18,7 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, pre
     `style-src ${webview.cspSource}`,
     `img-src ${webview.cspSource} blob: data:`,
     `font-src ${webview.cspSource}`,
-    `connect-src ${previewOrigin}`,
+    `connect-src ${previewSource}`,
   ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">

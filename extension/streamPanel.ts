@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { type HostMessage, parsePanelState, parseWebviewMessage, type TileInfo, type WebviewMessage } from '../webview/protocol';
 import type { OpenedStreams } from './openedStreams';
 import { panelHtml } from './panelHtml';
+import { previewSource } from './previewSource';
 import { recordingFolder, snapshotFolder } from './folders';
 import { TileFeed } from './tileFeed';
 
@@ -26,8 +27,8 @@ export class StreamPanel implements vscode.Disposable {
   private readonly snapshots = new Map<number, (png: Uint8Array) => void>();
   /** Where the webview reads frames: the preview endpoint as this window reaches it, and its token. */
   private preview: { base: string; token: string } | undefined;
-  /** The origin the page's CSP lets it connect to (the preview endpoint's, when the page was made). */
-  private pageOrigin = '';
+  /** What the page's CSP lets it connect to (see previewSource), as of when the page was made. */
+  private pageSource = '';
 
   static show(context: vscode.ExtensionContext, streams: OpenedStreams, streamIds: string[] = []): StreamPanel {
     if (StreamPanel.current) {
@@ -82,7 +83,7 @@ export class StreamPanel implements vscode.Disposable {
 
   /**
    * Finds the sidecar's preview endpoint and gives it to the page: a new page when its
-   * origin is not the one the page's CSP allows (a first page, or a restarted sidecar
+   * origin is not one the page's CSP allows (a first page, or a restarted sidecar behind another origin)
    * on another port), else a message.
    */
   private async connectPreviews(): Promise<void> {
@@ -92,11 +93,11 @@ export class StreamPanel implements vscode.Disposable {
       const external = await vscode.env.asExternalUri(vscode.Uri.parse(endpoint.url));
       const base = external.toString(true).replace(/\/+$/, '');
       this.preview = { base, token: endpoint.token };
-      const origin = new URL(base).origin;
-      if (origin !== this.pageOrigin) {
-        this.pageOrigin = origin;
+      const source = previewSource(base);
+      if (source !== this.pageSource) {
+        this.pageSource = source;
         this.ready = false;
-        this.panel.webview.html = panelHtml(this.panel.webview, this.context.extensionUri, origin);
+        this.panel.webview.html = panelHtml(this.panel.webview, this.context.extensionUri, source);
       } else this.post({ type: 'preview', ...this.preview });
     } catch (error) {
       void vscode.window.showErrorMessage(`Sidestream: the stream panel cannot reach the sidecar's previews: ${(error as Error).message}`);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { encodePreviewHeader, PreviewStreamError, PreviewStreamParser } from '../../proto/codec/previewStream';
 import { FramePump } from '../../webview/framePump';
+import { previewSource } from '../../extension/previewSource';
 import { validateStreamUrl } from '../../extension/streamUrl';
 import { layoutFor, parseHostMessage, parsePanelState, parseWebviewMessage } from '../../webview/protocol';
 
@@ -160,5 +161,15 @@ describe('preview stream records', () => {
     assert.throws(() => new PreviewStreamParser().push(empty), PreviewStreamError);
     const huge = encodePreviewHeader({ sequence: 1, capturedAtMs: 0, width: 1, height: 1, droppedBefore: 0 }, 0xffffffff);
     assert.throws(() => new PreviewStreamParser().push(huge), /4294967295 bytes/);
+  });
+});
+
+describe('the CSP source of the preview endpoint', () => {
+  test('loopback: any port of that host (a restarted sidecar keeps its page); elsewhere: the origin', () => {
+    assert.equal(previewSource('http://127.0.0.1:41234'), 'http://127.0.0.1:*');
+    assert.equal(previewSource('http://localhost:5000'), 'http://localhost:*');
+    assert.equal(previewSource('http://[::1]:5000'), 'http://[::1]:*');
+    assert.equal(previewSource('https://cs.example.com/proxy/41234'), 'https://cs.example.com');
+    assert.equal(previewSource('http://127.0.0.1:8080/proxy/41234'), 'http://127.0.0.1:*', 'code-server on loopback');
   });
 });
