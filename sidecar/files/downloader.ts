@@ -80,6 +80,8 @@ export class RangeDownload {
   private stopReason: Error | undefined;
   private durableDone: number[] = [];
   private lastSyncMs = 0;
+  /** A periodic fdatasync in progress: the state file goes on being rewritten meanwhile. */
+  private syncing: Promise<void> | undefined;
   private flushing: Promise<void> | undefined;
   private flushAgain = false;
   private hasher: PrefixHasher | undefined;
@@ -288,6 +290,26 @@ export class RangeDownload {
     });
   }
 
+  /**
+   * fdatasync in the background: with hundreds of MB not yet on the disk it can take a
+   * second, and a state file held back that long would make a killed process lose
+   * everything that landed meanwhile. `durable` moves on once the sync is done.
+   */
+  private startSync(): void {
+    const snapshot = [...this.plan.done];
+    this.lastSyncMs = Date.now();
+    this.syncing = this.handle
+      .datasync()
+      .then(
+        () => {
+          this.durableDone = snapshot;
+          this.scheduleFlush();
+        },
+        (error: Error) => log.warn(`models: could not sync ${this.cache.partialPath(this.file.sha256)}: ${error.message}`),
+      )
+      .finally(() => (this.syncing = undefined));
+  }
+
   private advanceFrontier(): void {
     while (this.frontierChunk < this.plan.done.length && isChunkComplete(this.plan, this.frontierChunk)) this.frontierChunk += 1;
     const prefix = this.frontierChunk < this.plan.done.length ? chunkStart(this.plan, this.frontierChunk) + this.plan.done[this.frontierChunk]! : this.plan.size;
@@ -315,12 +337,13 @@ export class RangeDownload {
     let sync = forceSync;
     do {
       this.flushAgain = false;
-      if (sync || Date.now() - this.lastSyncMs >= syncIntervalMs) {
+      if (sync) {
+        await this.syncing;
         const snapshot = [...this.plan.done];
         await this.handle.datasync();
         this.durableDone = snapshot;
         this.lastSyncMs = Date.now();
-      }
+      } else if (!this.syncing && Date.now() - this.lastSyncMs >= syncIntervalMs) this.startSync();
       const { store, path, revision, sha256 } = this.file;
       // One positional write over the previous state, padded to whole pages so that it
       // never shrinks (JSON allows the trailing spaces): one system call per update, so

@@ -8,9 +8,10 @@ const channelOptions = {
   'grpc.max_receive_message_length': 8 * 1024 * 1024,
   // The default 64 KiB window caps a stream far below loopback speed. grpc-js applies it
   // to each stream and to the whole connection, which all the ranges of a store share,
-  // so it also bounds what is buffered here (and lost by a killed sidecar). 4 MiB fetched
-  // as fast as 32 MiB on loopback (the sidecar is CPU-bound first) with a third of the loss.
-  'grpc-node.flow_control_window': 4 * 1024 * 1024,
+  // so it also bounds what is buffered here (and lost by a killed sidecar). 1 MiB fetches
+  // as fast as 4 or 32 MiB on loopback (the sidecar is CPU-bound first); a sidecar killed
+  // half way through 1 GiB then leaves the store about 10 MB sent and never written, 30 at 4 MiB.
+  'grpc-node.flow_control_window': 1 * 1024 * 1024,
   'grpc.keepalive_time_ms': 15_000,
 };
 
