@@ -3,26 +3,16 @@
 // with protoc + grpc_python_plugin), subscribes to decoded frames of a stream that another client
 // opened in the real sidecar, checks them, saves one and prints a JSON summary.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cleanEnv, newToken, repoRoot, type RunningSidecar, startSidecar } from './helpers/sidecar';
+import { discoveryRecord, explainRun, generateStubs, missingPythonTools, type Run, runExample } from './helpers/python';
+import { newToken, type RunningSidecar, startSidecar } from './helpers/sidecar';
 import { StreamsTestClient } from './helpers/streams';
 
-// Debian's interpreter: the `python3` on PATH may be another build without Debian's python3-grpcio.
-const python = '/usr/bin/python3';
-const example = join(repoRoot, 'examples', 'python');
-const debianPackages = 'apt-get install python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc';
 const streamId = 'py-frames';
 const uri = 'test:video?size=640x360&rate=30';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface Summary {
   frames: number;
@@ -36,40 +26,10 @@ interface Summary {
   latency_ms_p50: number | null;
 }
 
-/** Runs a program without blocking the event loop (the sidecar logs into pipes read here). */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-/** What is missing to run this test, naming the Debian packages; '' when nothing is. */
-function missingTools(): string {
-  const missing: string[] = [];
-  // gen_stubs.py finds both on PATH; a missing program fails to spawn (ENOENT).
-  if (spawnSync('protoc', ['--version']).status !== 0) missing.push('protoc (protobuf-compiler)');
-  if (spawnSync('grpc_python_plugin', ['--help']).error) missing.push('grpc_python_plugin (protobuf-compiler-grpc)');
-  const imports = spawnSync(python, ['-c', 'import grpc, google.protobuf'], { encoding: 'utf8' });
-  if (imports.status !== 0) missing.push(`grpc for ${python} (python3-grpcio, python3-protobuf): ${(imports.stderr ?? String(imports.error)).trim().split('\n').pop()}`);
-  return missing.length > 0 ? `the Python frames test needs ${missing.join('; ')}. Debian: ${debianPackages}` : '';
-}
-
-const explain = (r: Run) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
-
 /** The one JSON line on stdout. */
 function summaryOf(r: Run): Summary {
   const lines = r.stdout.split('\n').filter((line) => line.length > 0);
-  assert.equal(lines.length, 1, `stdout is one JSON line: ${explain(r)}`);
+  assert.equal(lines.length, 1, `stdout is one JSON line: ${explainRun(r)}`);
   return JSON.parse(lines[0]!) as Summary;
 }
 
@@ -86,21 +46,19 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
     if (missing) assert.fail(missing);
   };
 
-  const record = (overrides: Record<string, unknown> = {}) =>
-    JSON.stringify({ format: 1, address: sidecar.address, token, pid: sidecar.pid, version: sidecar.version, ownerPid: process.pid, workspaceFolders: [], updatedAt: new Date().toISOString(), ...overrides });
+  const record = (overrides: Record<string, unknown> = {}) => discoveryRecord(sidecar, token, overrides);
 
   /** Runs watch_frames.py with the stubs generated for this test and a clean SIDESTREAM_* environment. */
   function watchFrames(args: string[], env: NodeJS.ProcessEnv = { SIDESTREAM_DISCOVERY_FILE: discovery }): Promise<Run> {
-    return run(python, [join(example, 'watch_frames.py'), ...args], cleanEnv({ PYTHONPATH: stubs, ...env }));
+    return runExample('watch_frames.py', stubs, args, env);
   }
 
   before(async () => {
-    missing = missingTools();
+    missing = missingPythonTools('the Python frames test');
     if (missing) return;
     work = mkdtempSync(join(tmpdir(), 'sidestream-python-frames-'));
     stubs = join(work, 'stubs');
-    const generated = await run(python, [join(example, 'gen_stubs.py'), stubs], cleanEnv());
-    assert.equal(generated.code, 0, `gen_stubs.py failed: ${explain(generated)}`);
+    await generateStubs(stubs);
 
     sidecar = await startSidecar({ token, args: ['--no-parent-watch'] });
     client = new StreamsTestClient(sidecar.address, token);
@@ -121,9 +79,9 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
     requireTools();
     const out = join(work, 'out.ppm');
     const result = await watchFrames([streamId, '--format', 'rgb24', '--width', '320', '--frames', '30', '--save', out]);
-    assert.equal(result.code, 0, explain(result));
+    assert.equal(result.code, 0, explainRun(result));
     const summary = summaryOf(result);
-    assert.equal(summary.frames, 30, explain(result));
+    assert.equal(summary.frames, 30, explainRun(result));
     assert.equal(summary.width, 320);
     assert.equal(summary.height, 180, 'the height follows the source\'s aspect ratio');
     assert.equal(summary.format, 'rgb24');
@@ -148,7 +106,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
     const out = join(work, 'out.jpg');
     // 60 frames at 30 fps last about 2 s: at least one progress line.
     const result = await watchFrames([streamId, '--format', 'jpeg', '--width', '160', '--frames', '60', '--policy', 'latest_only', '--save', out]);
-    assert.equal(result.code, 0, explain(result));
+    assert.equal(result.code, 0, explainRun(result));
     const summary = summaryOf(result);
     assert.equal(summary.frames, 60);
     assert.equal(summary.format, 'jpeg');
@@ -167,14 +125,14 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
     requireTools();
     const out = join(work, 'out.pgm');
     const gray = await watchFrames([streamId, '--format', 'gray', '--width', '320', '--frames', '5', '--save', out]);
-    assert.equal(gray.code, 0, explain(gray));
+    assert.equal(gray.code, 0, explainRun(gray));
     assert.equal(summaryOf(gray).format, 'gray');
     const pgm = readFileSync(out);
     const header = Buffer.from('P5\n320 180\n255\n', 'ascii');
     assert.deepEqual(pgm.subarray(0, header.length), header);
     assert.equal(pgm.length - header.length, 320 * 180);
     const i420 = await watchFrames([streamId, '--format', 'i420', '--width', '320', '--frames', '5']);
-    assert.equal(i420.code, 0, explain(i420));
+    assert.equal(i420.code, 0, explainRun(i420));
     const summary = summaryOf(i420);
     assert.deepEqual([summary.format, summary.width, summary.height, summary.frames], ['i420', 320, 180, 5]);
   });
@@ -182,9 +140,9 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   test('--list shows the open stream: id, uri, state', async () => {
     requireTools();
     const result = await watchFrames(['--list']);
-    assert.equal(result.code, 0, explain(result));
+    assert.equal(result.code, 0, explainRun(result));
     const line = result.stdout.split('\n').find((l) => l.startsWith(`${streamId}\t`));
-    assert.ok(line, explain(result));
+    assert.ok(line, explainRun(result));
     const [id, listedUri, state] = line.split('\t');
     assert.equal(id, streamId);
     assert.equal(listedUri, uri);
@@ -194,7 +152,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   test('an unknown stream id: exit 1, NOT_FOUND', async () => {
     requireTools();
     const result = await watchFrames(['no-such-stream', '--frames', '1']);
-    assert.equal(result.code, 1, explain(result));
+    assert.equal(result.code, 1, explainRun(result));
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /watch_frames: NOT_FOUND: /);
   });
@@ -204,7 +162,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
     const wrong = join(work, 'wrong-token.json');
     writeFileSync(wrong, record({ token: newToken() }), { mode: 0o600 });
     const result = await watchFrames([streamId, '--frames', '1'], { SIDESTREAM_DISCOVERY_FILE: wrong });
-    assert.equal(result.code, 1, explain(result));
+    assert.equal(result.code, 1, explainRun(result));
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /watch_frames: UNAUTHENTICATED: /);
   });
@@ -212,10 +170,10 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   test('usage and setup errors: exit 2', async () => {
     requireTools();
     const noId = await watchFrames([]);
-    assert.equal(noId.code, 2, explain(noId));
+    assert.equal(noId.code, 2, explainRun(noId));
     assert.match(noId.stderr, /STREAM_ID is required/);
     const noDiscovery = await watchFrames([streamId], { SIDESTREAM_DISCOVERY_FILE: join(work, 'nope.json') });
-    assert.equal(noDiscovery.code, 2, explain(noDiscovery));
+    assert.equal(noDiscovery.code, 2, explainRun(noDiscovery));
     assert.match(noDiscovery.stderr, /cannot use the discovery file/);
   });
 });
