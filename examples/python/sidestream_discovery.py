@@ -11,13 +11,29 @@ newest live sidecar-*.json in the discovery folder ($SIDESTREAM_RUNTIME_DIR, els
 $XDG_RUNTIME_DIR/sidestream on Linux, else ~/.sidestream/run; on Windows
 %LOCALAPPDATA%\\Sidestream\\run).
 
-Only the standard library is used: this module imports without grpc or the stubs.
+import_stubs() loads grpc and the generated modules an example needs, or exits 2
+naming what to install. Only the standard library is used: this module imports
+without grpc or the stubs.
 """
 
 import glob
+import importlib
 import json
 import os
 import sys
+
+
+def import_stubs(prog, *modules):
+    """grpc, then each generated sidestream.v1 module named (e.g. "models_pb2"); exits 2 when one is missing."""
+    try:
+        return (importlib.import_module("grpc"), *(importlib.import_module(f"sidestream.v1.{name}") for name in modules))
+    except ImportError as error:
+        print(
+            f"{prog}: {error}. Install grpcio and protobuf (Debian: python3-grpcio "
+            "python3-protobuf) and generate the stubs: python3 gen_stubs.py",
+            file=sys.stderr,
+        )
+        sys.exit(2)
 
 
 class SetupError(Exception):

@@ -61,19 +61,10 @@ sys.path.append(os.path.join(HERE, "gen"))
 if HERE not in sys.path:  # sidestream_discovery.py sits next to this file (not on sys.path under `python3 -P`)
     sys.path.append(HERE)
 
-# Finding the sidecar (discovery file, default folder) is shared with the other examples.
-from sidestream_discovery import SetupError, discovery_folder, find_sidecar
+# Finding the sidecar (discovery file, default folder) and loading the stubs are shared with the other examples.
+from sidestream_discovery import SetupError, discovery_folder, find_sidecar, import_stubs
 
-try:
-    import grpc
-    from sidestream.v1 import streams_pb2, streams_pb2_grpc
-except ImportError as error:  # pragma: no cover - a setup problem, reported plainly
-    print(
-        f"watch_frames: {error}. Install grpcio and protobuf (Debian: python3-grpcio "
-        "python3-protobuf) and generate the stubs: python3 gen_stubs.py",
-        file=sys.stderr,
-    )
-    sys.exit(2)
+grpc, streams_pb2, streams_pb2_grpc = import_stubs("watch_frames", "streams_pb2", "streams_pb2_grpc")
 
 FORMATS = {
     "rgb24": streams_pb2.FRAME_FORMAT_RGB24,
