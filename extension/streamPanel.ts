@@ -176,10 +176,7 @@ export class StreamPanel implements vscode.Disposable {
         this.ready = true;
         if (this.preview) this.post({ type: 'preview', ...this.preview });
         this.postTiles();
-        for (const feed of this.feeds.values()) {
-          feed.setPaused(!this.panel.visible);
-          feed.repost();
-        }
+        for (const feed of this.feeds.values()) if (!feed.setPaused(!this.panel.visible)) feed.repost();
         return;
       case 'painted':
         for (const painted of message.frames) this.feeds.get(painted.streamId)?.painted(painted.latencyMs);

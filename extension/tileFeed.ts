@@ -119,12 +119,13 @@ export class TileFeed {
     return true;
   }
 
-  /** A hidden panel or a paused tile gets no frames at all; its analytics go on. */
-  setPaused(paused: boolean): void {
-    if (paused === this.paused) return;
+  /** A hidden panel or a paused tile gets no frames at all; its analytics go on. Says whether that changed (and was posted). */
+  setPaused(paused: boolean): boolean {
+    if (paused === this.paused) return false;
     this.paused = paused;
     if (paused) this.unsubscribe();
     else if (!this.disposed) this.subscribe();
+    return true;
   }
 
   /** Tells the webview again what to read (its page was replaced). */

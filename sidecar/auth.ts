@@ -9,7 +9,18 @@ import {
   status,
 } from '@grpc/grpc-js';
 
-const digest = (text: string) => createHash('sha256').update(text).digest();
+/** What a token is compared by: its SHA-256, so that the comparison takes the same time for any token. */
+export const tokenDigest = (text: string) => createHash('sha256').update(text).digest();
+
+/** The token of an `Authorization: Bearer <token>` value (a gRPC metadata value or an HTTP header), if it is one. */
+export function bearerToken(value: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(value ?? '')?.[1];
+}
+
+/** Whether `token` is the one whose digest is `expectedDigest`, in constant time. */
+export function tokenMatches(token: string | undefined, expectedDigest: Buffer): boolean {
+  return token !== undefined && timingSafeEqual(tokenDigest(token), expectedDigest);
+}
 
 export type AuthVerdict = { ok: true } | { ok: false; message: string };
 
@@ -31,9 +42,9 @@ export function checkBearer(metadata: Metadata, expectedDigest: Buffer, hints: A
   if (values.length === 0) {
     return { ok: false, message: hints.missing };
   }
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(String(values[0]));
-  if (!match) return { ok: false, message: 'the authorization metadata must be "Bearer <token>".' };
-  if (!timingSafeEqual(digest(match[1]!), expectedDigest)) {
+  const token = bearerToken(String(values[0]));
+  if (token === undefined) return { ok: false, message: 'the authorization metadata must be "Bearer <token>".' };
+  if (!tokenMatches(token, expectedDigest)) {
     return { ok: false, message: hints.mismatch };
   }
   return { ok: true };
@@ -41,7 +52,7 @@ export function checkBearer(metadata: Metadata, expectedDigest: Buffer, hints: A
 
 /** A server interceptor that rejects every call without the right bearer token with UNAUTHENTICATED. */
 export function bearerAuthInterceptor(token: string, hints?: AuthHints): ServerInterceptor {
-  const expected = digest(token);
+  const expected = tokenDigest(token);
   return (_method, call: ServerInterceptingCallInterface) =>
     new ServerInterceptingCall(
       call,

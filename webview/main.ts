@@ -165,9 +165,9 @@ class Tile {
     post({ type: 'action', streamId: this.info.streamId, action: this.recording?.state === 'recording' ? 'stopRecording' : 'record' });
   }
 
-  /** Reads `url` (nothing when empty); the same URL again keeps the reading going. */
+  /** Reads `url` (nothing when empty); the same URL and token again keep the reading going. */
   read(url: string, token: string): void {
-    if (this.reader?.url === url) return;
+    if (this.reader?.url === url && this.reader.token === token) return;
     this.reader?.stop();
     this.reader = undefined;
     this.pump.reset();

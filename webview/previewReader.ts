@@ -15,7 +15,7 @@ export class PreviewReader {
 
   constructor(
     readonly url: string,
-    private readonly token: string,
+    readonly token: string,
     private readonly onRecord: (record: PreviewRecord) => void,
     private readonly onProblem: (problem: string) => void,
   ) {

@@ -1,11 +1,12 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encodePreviewHeader } from '../../proto/codec/previewStream';
+import { bearerToken, tokenDigest, tokenMatches } from '../auth';
 import { log } from '../log';
 import type { Delivery } from './queue';
 import type { StreamRegistry } from './registry';
-import { deliver, type FrameSink, subscribeDefaults } from './service';
+import { deliver, type FrameSink, subscribeDefaults, videoQueue } from './service';
 import { type BufferPolicyName, type DecodedFrame, MediaError } from './types';
 
 /**
@@ -24,13 +25,10 @@ import { type BufferPolicyName, type DecodedFrame, MediaError } from './types';
  */
 export const previewPathPrefix = '/preview/';
 const previewPolicies: readonly BufferPolicyName[] = ['latest_only', 'drop_oldest', 'adaptive'];
-const defaultPreviewQuality = 8;
 
 export function previewTokenFor(token: string): string {
   return createHmac('sha256', token).update('sidestream preview v1').digest('base64url');
 }
-
-const digest = (text: string) => createHash('sha256').update(text).digest();
 
 const corsHeaders = {
   'Access-Control-Allow-Origin': '*',
@@ -67,7 +65,7 @@ export function parsePreviewRequest(url: URL): PreviewRequest {
     streamId,
     width: integer('width', 0, 7680, 0),
     height: integer('height', 0, 4320, 0),
-    quality: integer('quality', 2, 31, defaultPreviewQuality),
+    quality: integer('quality', 2, 31, subscribeDefaults.jpegQuality),
     policy,
     maxFps: integer('max_fps', 0, 240, 0),
   };
@@ -116,7 +114,7 @@ export class PreviewServer {
     sidecarToken: string,
   ) {
     this.token = previewTokenFor(sidecarToken);
-    this.tokenDigest = digest(this.token);
+    this.tokenDigest = tokenDigest(this.token);
     this.server = createServer((request, response) => this.handle(request, response));
     this.server.requestTimeout = 10_000;
   }
@@ -147,16 +145,13 @@ export class PreviewServer {
       response.setHeader('Allow', 'GET, OPTIONS');
       return this.send(response, 405, `${request.method} is not allowed; use GET`);
     }
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    if (!match) return this.send(response, 401, 'missing "Authorization: Bearer <preview token>"; the token is GetInfo\'s preview_token');
-    if (!timingSafeEqual(digest(match[1]!), this.tokenDigest)) return this.send(response, 401, 'the bearer token is not this sidecar\'s preview token (GetInfo\'s preview_token)');
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined) return this.send(response, 401, 'missing "Authorization: Bearer <preview token>"; the token is GetInfo\'s preview_token');
+    if (!tokenMatches(token, this.tokenDigest)) return this.send(response, 401, 'the bearer token is not this sidecar\'s preview token (GetInfo\'s preview_token)');
     try {
       const wanted = parsePreviewRequest(url);
       const stream = this.streams.get(wanted.streamId);
-      const subscriber = stream.subscribe(
-        { format: 'jpeg', width: wanted.width, height: wanted.height, jpegQuality: wanted.quality },
-        { policy: wanted.policy, maxFrames: subscribeDefaults.queueFrames, maxBytes: subscribeDefaults.queueBytes, targetLatencyMs: subscribeDefaults.targetLatencyMs, maxFps: wanted.maxFps },
-      );
+      const subscriber = stream.subscribe({ format: 'jpeg', width: wanted.width, height: wanted.height, jpegQuality: wanted.quality }, videoQueue(wanted.policy, wanted.maxFps));
       response.writeHead(200, {
         ...corsHeaders,
         'Content-Type': 'application/octet-stream',

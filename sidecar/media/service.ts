@@ -131,15 +131,20 @@ function bufferPolicy(policy: BufferPolicy, stream: MediaStream): BufferPolicyNa
   return name;
 }
 
+/** A video subscriber's queue: `policy` and `maxFps`, the bounds and latency target asked for or the defaults. */
+export function videoQueue(policy: BufferPolicyName, maxFps: number, asked: { queueFrames?: number; queueBytes?: number; targetLatencyMs?: number } = {}): QueueOptions {
+  return {
+    policy,
+    maxFrames: asked.queueFrames || subscribeDefaults.queueFrames,
+    maxBytes: asked.queueBytes || subscribeDefaults.queueBytes,
+    targetLatencyMs: asked.targetLatencyMs || subscribeDefaults.targetLatencyMs,
+    maxFps,
+  };
+}
+
 function queueOptions(request: SubscribeRequest, stream: MediaStream): QueueOptions {
   if (request.maxFps < 0) throw new MediaError('invalid-argument', `max_fps must be ≥ 0; got ${request.maxFps}`);
-  return {
-    policy: bufferPolicy(request.policy, stream),
-    maxFrames: request.queueFrames || subscribeDefaults.queueFrames,
-    maxBytes: request.queueBytes || subscribeDefaults.queueBytes,
-    targetLatencyMs: request.targetLatencyMs || subscribeDefaults.targetLatencyMs,
-    maxFps: request.maxFps,
-  };
+  return videoQueue(bufferPolicy(request.policy, stream), request.maxFps, request);
 }
 
 /** Checks a SubscribeAudio request; every bad field is named with what it accepts. */

@@ -64,9 +64,3 @@ function safeDecode(part: string): string | undefined {
 export function isSdpContentType(value: string | undefined): boolean {
   return (value ?? '').split(';')[0]!.trim().toLowerCase() === 'application/sdp';
 }
-
-/** The token of an `Authorization: Bearer <token>` header, if it is one. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1];
-}

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -6,7 +6,8 @@ import { networkInterfaces } from 'node:os';
 import { log } from '../log';
 import type { FeedRegistry } from '../media/feeds';
 import { publisherPage, publisherScript } from './publisherPage';
-import { bearerToken, isSdpContentType, publishPath, route, whipPathPrefix } from './routes';
+import { bearerToken, tokenDigest, tokenMatches } from '../auth';
+import { isSdpContentType, publishPath, route, whipPathPrefix } from './routes';
 import type { WhipSession } from './session';
 import { WhipError } from './whipError';
 
@@ -22,7 +23,6 @@ export interface WhipServerOptions {
 }
 
 const maxOfferBytes = 128 * 1024;
-const digest = (text: string) => createHash('sha256').update(text).digest();
 
 /**
  * The WHIP endpoint (RFC 9725) of the sidecar: an HTTP server (loopback unless the
@@ -36,7 +36,7 @@ export class WhipServer {
   private baseUrl = '';
 
   constructor(private readonly options: WhipServerOptions) {
-    this.tokenDigest = digest(options.token);
+    this.tokenDigest = tokenDigest(options.token);
     const handler = (request: IncomingMessage, response: ServerResponse) => {
       this.handle(request, response).catch((error: Error) => {
         log.warn(`whip: ${request.method} ${pathOf(request)} failed: ${error.message}`);
@@ -83,8 +83,7 @@ export class WhipServer {
   }
 
   private authorized(request: IncomingMessage): boolean {
-    const token = bearerToken(request.headers.authorization);
-    return token !== undefined && timingSafeEqual(digest(token), this.tokenDigest);
+    return tokenMatches(bearerToken(request.headers.authorization), this.tokenDigest);
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {

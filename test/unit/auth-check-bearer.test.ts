@@ -1,9 +1,10 @@
-// sidecar/auth.ts checkBearer: the authorization metadata every call must carry.
+// sidecar/auth.ts: checkBearer (the authorization metadata every call must carry), and the
+// bearer token of an HTTP header (the WHIP and preview endpoints) compared in constant time.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Metadata } from '@grpc/grpc-js';
-import { checkBearer } from '../../sidecar/auth';
+import { bearerToken, checkBearer, tokenDigest, tokenMatches } from '../../sidecar/auth';
 
 const token = 'correct-horse-battery-staple';
 const expected = createHash('sha256').update(token).digest();
@@ -47,5 +48,23 @@ describe('checkBearer', () => {
     assert.match(rejection('Bearer not-the-token'), /does not match/);
     assert.match(rejection(`Bearer ${token}x`), /does not match/);
     assert.match(rejection(`Bearer ${token.toUpperCase()}`), /does not match/);
+  });
+});
+
+describe('bearer tokens of HTTP headers', () => {
+  test('the token of "Bearer <token>", any case of the scheme, nothing else', () => {
+    assert.equal(bearerToken('Bearer abc'), 'abc');
+    assert.equal(bearerToken('bearer abc '), 'abc');
+    assert.equal(bearerToken('Basic abc'), undefined);
+    assert.equal(bearerToken('Bearer a b'), undefined);
+    assert.equal(bearerToken(undefined), undefined);
+  });
+
+  test('only the very token matches its digest', () => {
+    assert.deepEqual(tokenDigest(token), expected);
+    assert.ok(tokenMatches(token, expected));
+    assert.ok(!tokenMatches(`${token}x`, expected));
+    assert.ok(!tokenMatches('', expected));
+    assert.ok(!tokenMatches(undefined, expected));
   });
 });

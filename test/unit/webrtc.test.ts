@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { parseCommand, UsageError } from '../../sidecar/cli';
 import { annexBNalUnits, h264IsKeyframe, h264PictureSize, h264SpsSize, vp8KeyframeSize } from '../../sidecar/webrtc/bitstream';
 import { ivfFrame, ivfHeader, oggCrc, OggOpusWriter, oggPage, opusPacketSamples } from '../../sidecar/webrtc/containers';
-import { bearerToken, isSdpContentType, route } from '../../sidecar/webrtc/routes';
+import { isSdpContentType, route } from '../../sidecar/webrtc/routes';
 import { candidatePorts, checkOffer, chooseVideoCodec, redirectCandidates, rewriteHostCandidates } from '../../sidecar/webrtc/sdp';
 import { rembEstimate, rembExponentMantissa, TrackStats } from '../../sidecar/webrtc/stats';
 import { MediaClock, TimestampUnwrapper } from '../../sidecar/webrtc/tracks';
@@ -223,15 +223,11 @@ describe('WHIP routes', () => {
     assert.deepEqual(route('GET', '/publish.js'), { kind: 'script' });
   });
 
-  test('content type and bearer token', () => {
+  test('content type', () => {
     assert.ok(isSdpContentType('application/sdp'));
     assert.ok(isSdpContentType('Application/SDP; charset=utf-8'));
     assert.ok(!isSdpContentType('text/plain'));
     assert.ok(!isSdpContentType(undefined));
-    assert.equal(bearerToken('Bearer abc'), 'abc');
-    assert.equal(bearerToken('bearer abc '), 'abc');
-    assert.equal(bearerToken('Basic abc'), undefined);
-    assert.equal(bearerToken(undefined), undefined);
   });
 });
 
