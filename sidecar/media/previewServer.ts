@@ -50,7 +50,12 @@ export interface PreviewRequest {
 
 /** The request a preview URL asks for; a MediaError ('invalid-argument') naming the bad parameter. */
 export function parsePreviewRequest(url: URL): PreviewRequest {
-  const streamId = decodeURIComponent(url.pathname.slice(previewPathPrefix.length));
+  let streamId: string;
+  try {
+    streamId = decodeURIComponent(url.pathname.slice(previewPathPrefix.length));
+  } catch {
+    throw new MediaError('invalid-argument', `the path ${url.pathname} is not percent-encoded correctly`);
+  }
   if (!/^[A-Za-z0-9._:-]{1,128}$/.test(streamId)) throw new MediaError('invalid-argument', `"${streamId}" is not a stream id`);
   const integer = (name: string, min: number, max: number, fallback: number): number => {
     const raw = url.searchParams.get(name);
@@ -163,7 +168,10 @@ export class PreviewServer {
       deliver(responseSink(response), stream, subscriber, (delivery) => delivery, () => stream.unsubscribe(subscriber));
     } catch (error) {
       if (error instanceof MediaError) return this.send(response, statusOf[error.code], error.message);
-      throw error;
+      // Anything else is ours: the person gets a 500 with the reason, the sidecar goes on.
+      log.warn(`preview ${url.pathname}: ${(error as Error).stack ?? String(error)}`);
+      if (response.headersSent) response.destroy();
+      else this.send(response, 500, `internal error: ${(error as Error).message}`);
     }
   }
 

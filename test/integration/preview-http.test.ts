@@ -123,6 +123,10 @@ describe('preview endpoint', () => {
     assert.match(policy.body, /policy must be one of latest_only, drop_oldest, adaptive/);
     assert.equal((await fetchText(`${preview.url}/preview/preview-a`, { token: preview.token, method: 'POST' })).status, 405);
     assert.equal((await fetchText(`${preview.url}/elsewhere`, { token: preview.token })).status, 404);
+    const encoding = await fetchText(`${preview.url}/preview/%E0%A4%A`, { token: preview.token });
+    assert.equal(encoding.status, 400);
+    assert.match(encoding.body, /not percent-encoded correctly/);
+    assert.equal((await rig.client.list()).length > 0, true, 'the sidecar still answers');
   });
 
   test('answers a CORS preflight (a webview is another origin), and its responses allow any origin', async () => {
