@@ -313,7 +313,13 @@ let preview: { base: string; token: string } | undefined;
 /** The preview query of each tile ('' for none), as the extension last said. */
 const feeds = new Map<string, string>();
 
-const previewUrl = (streamId: string, query: string): string => (query && preview ? `${preview.base}/preview/${encodeURIComponent(streamId)}?${query}` : '');
+/** Points a tile at the preview the extension last named for it (none without one, or before the endpoint is known). */
+function readFeed(streamId: string): void {
+  const tile = tiles.get(streamId);
+  if (!tile || !preview) return;
+  const query = feeds.get(streamId) ?? '';
+  tile.read(query ? `${preview.base}/preview/${encodeURIComponent(streamId)}?${query}` : '', preview.token);
+}
 
 /** A short description of a message that did not match the protocol: its fields and their types. */
 function describe(data: unknown): string {
@@ -376,7 +382,7 @@ function setTiles(infos: TileInfo[]): void {
     if (tiles.has(info.streamId)) continue;
     const tile = new Tile(info);
     tiles.set(info.streamId, tile);
-    if (preview) tile.read(previewUrl(info.streamId, feeds.get(info.streamId) ?? ''), preview.token);
+    readFeed(info.streamId);
     grid.append(tile.root);
     analytics.append(tile.plotRoot);
     sizeObserver.observe(tile.root);
@@ -398,11 +404,11 @@ window.addEventListener('message', (event: MessageEvent) => {
       return;
     case 'preview':
       preview = { base: message.base, token: message.token };
-      for (const [id, query] of feeds) tiles.get(id)?.read(previewUrl(id, query), preview.token);
+      for (const id of feeds.keys()) readFeed(id);
       return;
     case 'feed':
       feeds.set(message.streamId, message.query);
-      if (preview) tiles.get(message.streamId)?.read(previewUrl(message.streamId, message.query), preview.token);
+      readFeed(message.streamId);
       return;
     case 'stats':
       tiles.get(message.stats.streamId)?.stats(message.stats);
