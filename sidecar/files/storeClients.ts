@@ -15,6 +15,15 @@ const channelOptions = {
   'grpc.keepalive_time_ms': 15_000,
 };
 
+/**
+ * The chunk size asked of the store. A paused grpc-js call keeps reading until its
+ * object-mode stream holds 16 messages, on top of the flow window: with 1 MiB chunks the
+ * 8 ranges of a fetch held about 130 MB and the sidecar peaked at 210-235 MB during a
+ * 1 GiB fetch; 256 KiB peaks at 160-170 MB and fetches about 10 % faster (fewer GCs for
+ * garbage buffers). 128 KiB saves little more memory and costs speed.
+ */
+const chunkRequestBytes = 256 * 1024;
+
 const statDeadlineMs = 15_000;
 
 /** One store's client: unary calls with clear errors, and range reads for the downloader. */
@@ -85,7 +94,7 @@ export class StoreConnection {
   }
 
   readRange(path: string, offset: number, length: number, revision: string): ClientReadableStream<ReadFileResponse> {
-    return this.client.readFile({ path, offset, length, revision, chunkBytes: 1024 * 1024 }, this.metadata());
+    return this.client.readFile({ path, offset, length, revision, chunkBytes: chunkRequestBytes }, this.metadata());
   }
 
   close(): void {
