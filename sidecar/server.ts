@@ -20,6 +20,7 @@ import type { Platform } from './media/types';
 import { startWhip, type WhipHandle } from './webrtc/start';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { ProbeCache } from './media/probeCache';
 import { readHwaccels, type ResolvedTool, type ToolSettings, resolveTools } from './tools';
 
 export const capabilities = ['health', 'info', 'streams', 'audio', 'recording', 'webrtc', 'models'];
@@ -76,6 +77,7 @@ export async function startSidecarServer(options: SidecarServerOptions): Promise
     platform,
     ready: tools,
     feeds: new FeedRegistry(),
+    probes: new ProbeCache(),
   };
   const streams = new StreamRegistry(mediaTools);
   const whip = options.whip ? await startWhip(options.whip, options.token, mediaTools.feeds) : undefined;

@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { MediaStreamInfo, ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
 import { captureOutput } from '../processes';
+import { type FileVersion, type ProbeCache } from './probeCache';
 import { openArgs } from './sourceArgs';
 import { MediaError, type Platform, type SourceSpec } from './types';
 
@@ -134,17 +135,19 @@ async function readHead(path: string, bytes = 4096): Promise<Buffer> {
   }
 }
 
-async function checkFile(path: string): Promise<void> {
+/** The file's version (for the probe cache), once it is known to be a file with content. */
+async function checkFile(path: string): Promise<FileVersion> {
   let stats;
   try {
-    stats = await stat(path);
+    stats = await stat(path, { bigint: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new MediaError('not-found', `${path} does not exist`);
     throw new MediaError('invalid-argument', `cannot read ${path}: ${(error as Error).message}`);
   }
   if (!stats.isFile()) throw new MediaError('invalid-argument', `${path} is not a file`);
-  if (stats.size === 0) throw new MediaError('invalid-argument', `${path} is empty`);
+  if (stats.size === 0n) throw new MediaError('invalid-argument', `${path} is empty`);
+  return stats;
 }
 
 /** ffprobe's own complaint, without its "[demuxer @ 0x…]" prefixes and repeated lines. */
@@ -160,6 +163,8 @@ function ffprobeComplaint(stderr: string, input: string): string {
 export interface ProbeOptions {
   platform: Platform;
   timeoutMs: number;
+  /** Answers for local files that have not changed since they were probed. */
+  cache?: ProbeCache;
 }
 
 /**
@@ -170,8 +175,11 @@ export interface ProbeOptions {
 export async function probeSource(ffprobe: string, spec: SourceSpec, options: ProbeOptions): Promise<ProbeResponse> {
   if (spec.kind === 'test') return describeTestSource(spec);
   if (!ffprobe) throw new MediaError('failed-precondition', 'ffprobe was not found: install ffmpeg or set sidestream.ffprobePath');
-  if (spec.kind === 'file') await checkFile(spec.path);
+  const version = spec.kind === 'file' ? await checkFile(spec.path) : undefined;
   const args = ['-hide_banner', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...openArgs(spec, options.platform)];
+  const cacheKey = [ffprobe, ...args].join('\0');
+  const cached = version && options.cache?.get(cacheKey, version);
+  if (cached) return cached;
   const run = await captureOutput(ffprobe, args, options.timeoutMs);
   const complaint = ffprobeComplaint(run.stderr, args.at(-1)!);
   if (run.code !== 0 || complaint.includes('Invalid data found')) {
@@ -195,5 +203,6 @@ export async function probeSource(ffprobe: string, spec: SourceSpec, options: Pr
     const looksLike = spec.kind === 'file' ? `; the file looks like ${describeBytes(await readHead(spec.path))}` : '';
     throw new MediaError('invalid-argument', `${spec.uri} has no audio or video streams (container "${probe.container}")${looksLike}`);
   }
+  if (version) options.cache?.set(cacheKey, version, probe);
   return probe;
 }

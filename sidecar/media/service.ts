@@ -19,6 +19,7 @@ import { log } from '../log';
 import { listDevices } from './devices';
 import type { FeedRegistry } from './feeds';
 import { probeSource } from './probe';
+import type { ProbeCache } from './probeCache';
 import type { Delivery, QueueOptions } from './queue';
 import type { Subscriber } from './subscriber';
 import type { StreamRegistry } from './registry';
@@ -180,7 +181,7 @@ export function unaryAfter<T>(ready: Promise<unknown>, callback: sendUnaryData<T
 
 export function streamsService(
   registry: StreamRegistry,
-  tools: { ffmpeg(): string; ffprobe(): string; platform: Platform; ready: Promise<unknown>; feeds?: FeedRegistry },
+  tools: { ffmpeg(): string; ffprobe(): string; platform: Platform; ready: Promise<unknown>; feeds?: FeedRegistry; probes?: ProbeCache },
 ): StreamsServiceServer {
   const unary = <T>(callback: sendUnaryData<T>, work: () => Promise<T> | T) => unaryAfter(tools.ready, callback, work);
   return {
@@ -194,7 +195,7 @@ export function streamsService(
           if (!feed) throw new MediaError('not-found', `no ${spec.scheme} publisher named "${spec.name}" is connected`);
           return feed.describe();
         }
-        return probeSource(tools.ffprobe(), spec, { platform: tools.platform, timeoutMs: call.request.timeoutMs || 10_000 });
+        return probeSource(tools.ffprobe(), spec, { platform: tools.platform, timeoutMs: call.request.timeoutMs || 10_000, cache: tools.probes });
       }),
     openStream: (call, callback) => unary(callback, async () => ({ stream: toStreamInfo((await registry.open(call.request)).snapshot()) })),
     listStreams: (_call, callback) => unary(callback, () => ({ streams: registry.list().map((s) => toStreamInfo(s.snapshot())) })),

@@ -6,6 +6,7 @@ import { Decoder, type DecoderAudio, type DecoderExit, type DecoderFrame, nowUs 
 import type { FeedRegistry, MediaFeed } from './feeds';
 import { buildDecodeArgs, type ResolvedAudioOutput, type ResolvedOutput, resolveAudioOutput, resolveOutputSize } from './ffmpegArgs';
 import { describeMicSource, probeSource } from './probe';
+import type { ProbeCache } from './probeCache';
 import type { QueueOptions } from './queue';
 import type { Recording } from './recorder';
 import { type AudioSubscriber, audioKind, Subscriber, type VideoSubscriber, videoKind } from './subscriber';
@@ -56,6 +57,8 @@ export interface StreamTools {
   platform: Platform;
   /** Where `feed` sources (e.g. whip:<name>) find their media. */
   feeds: FeedRegistry;
+  /** ffprobe's answers for unchanged local files, shared with the Probe call. */
+  probes?: ProbeCache;
 }
 
 export interface StreamSnapshot {
@@ -494,7 +497,7 @@ export class MediaStream extends EventEmitter {
         ? await this.requireFeed().describe()
         : spec.kind === 'mic'
           ? describeMicSource(spec, this.tools.platform)
-          : await probeSource(this.tools.ffprobe(), spec, { platform: this.tools.platform, timeoutMs: 15_000 });
+          : await probeSource(this.tools.ffprobe(), spec, { platform: this.tools.platform, timeoutMs: 15_000, cache: this.tools.probes });
     this.probe = probe;
     this.emitState();
     return probe;
