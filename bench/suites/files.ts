@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { type FetchOutcome, type ModelsRig, startModelsSidecar, writeRandomFile } from '../../test/integration/helpers/models';
 import { sleep } from '../../test/integration/helpers/sidecar';
 import { bytesServed, type RunningStore, startStore, storeClient } from '../../test/integration/helpers/store';
+import { sha256OfFile } from '../../sidecar/files/hashFile';
 import type { BenchSuite } from '../run';
 import { median, round } from '../stats';
 
@@ -89,14 +90,17 @@ export const filesSuite: BenchSuite = {
       const copyMbS = size / MB / median(copies);
 
       // Context, not targets: a copy through user space (1 MiB reads and writes, as any
-      // program that moves bytes does), and the store's raw gRPC read of the file into
-      // memory with the sidecar's channel settings (the transport's ceiling here).
+      // program that moves bytes does), the store's raw gRPC read of the file into
+      // memory with the sidecar's channel settings (the transport's ceiling here), and
+      // sha256 of the file on one core (the verification every fetch does).
       const streamCopies: number[] = [];
       for (let i = 0; i < 3; i += 1) {
         const target = join(work, `stream-copy-${i}.bin`);
         streamCopies.push((await timed(() => pipeline(createReadStream(join(storeRoot, 'model.bin'), { highWaterMark: 1024 * 1024 }), createWriteStream(target)))).seconds);
         await rm(target);
       }
+      const hashes: number[] = [];
+      for (let i = 0; i < 2; i += 1) hashes.push((await timed(() => sha256OfFile(join(storeRoot, 'model.bin')))).seconds);
       const rawReads: number[] = [];
       for (let i = 0; i < 3; i += 1) rawReads.push((await timed(() => rawParallelRead(store.address, 'model.bin', size, 8))).seconds);
 
@@ -190,6 +194,7 @@ export const filesSuite: BenchSuite = {
         copy_seconds: copies.map((s) => round(s, 2)),
         stream_copy_mb_s: round(size / MB / median(streamCopies)),
         grpc_read_mb_s: round(size / MB / median(rawReads)),
+        sha256_mb_s: round(size / MB / median(hashes)),
         single_stream_mb_s: round(size / MB / one.seconds),
         parallel_mb_s: round(size / MB / many.seconds),
         parallel_speedup: round(one.seconds / many.seconds, 2),
