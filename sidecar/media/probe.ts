@@ -177,7 +177,8 @@ export async function probeSource(ffprobe: string, spec: SourceSpec, options: Pr
   if (!ffprobe) throw new MediaError('failed-precondition', 'ffprobe was not found: install ffmpeg or set sidestream.ffprobePath');
   const version = spec.kind === 'file' ? await checkFile(spec.path) : undefined;
   const args = ['-hide_banner', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...openArgs(spec, options.platform)];
-  const cacheKey = [ffprobe, ...args].join('\0');
+  // The answer depends on the ffprobe, what it is asked and, for `live`, on the spec.
+  const cacheKey = [ffprobe, String(spec.live), ...args].join('\0');
   const cached = version && options.cache?.get(cacheKey, version);
   if (cached) return cached;
   const run = await captureOutput(ffprobe, args, options.timeoutMs);
