@@ -257,6 +257,10 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
       const maxInFlight = Math.max(2, Math.ceil(inFlightBytes / chunkBytes));
       const bucket = rateLimit ? new TokenBucket(rateLimit, chunkBytes, Date.now()) : undefined;
       let writeFailed: Error | undefined;
+      // Full-size chunk buffers are read into again once the connection has taken them (the
+      // write callback; grpc-js has copied them into its frame by then): a stream allocates
+      // at most maxInFlight of them, and the garbage collector has that much less to do.
+      const spare: Buffer[] = [];
       let position = range.start;
       while (position < range.end) {
         // Back-pressure: read the next chunk only when the client has taken enough of the previous ones.
@@ -268,7 +272,7 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
         while (!cancelled && Date.now() < until) await wait(until - Date.now());
         if (cancelled) break;
 
-        const data = allocateChunkData(length);
+        const data = length === chunkBytes ? (spare.pop() ?? allocateChunkData(length)) : allocateChunkData(length);
         let got = 0;
         while (got < length) {
           const { bytesRead } = await handle.read(data, got, length - got, position + got);
@@ -284,6 +288,7 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
           inFlight -= 1;
           if (error) writeFailed = error;
           else sent += length; // handed to the connection: what the store has served
+          if (data.length === chunkBytes) spare.push(data);
           if (inFlight === 0) reportSent?.();
           wakeUp();
         });
