@@ -1,4 +1,5 @@
 import { allocateFrameData } from '../../proto/codec/frame';
+import type { FramePool } from './framePool';
 
 /**
  * Cuts frames out of the bytes of a decoder's output pipe. Raw frames have an exact
@@ -14,9 +15,10 @@ export interface FrameSplitter {
 
 /**
  * Raw frames of `frameSize` bytes. A frame that a single chunk holds whole is a view
- * of that chunk (no copy); a frame spread over chunks is copied once into its own buffer.
+ * of that chunk (no copy); a frame spread over chunks is copied once into its own buffer,
+ * taken from `pool` when there is one.
  */
-export function rawFrameSplitter(frameSize: number): FrameSplitter {
+export function rawFrameSplitter(frameSize: number, pool?: FramePool): FrameSplitter {
   if (!Number.isInteger(frameSize) || frameSize <= 0) throw new Error(`raw frame size must be a positive integer; got ${frameSize}`);
   let partial: Buffer | undefined;
   let filled = 0;
@@ -43,7 +45,7 @@ export function rawFrameSplitter(frameSize: number): FrameSplitter {
       }
       if (offset < chunk.length) {
         // With headroom for the message header: the frame is sent without another copy.
-        partial = allocateFrameData(frameSize);
+        partial = pool ? pool.take() : allocateFrameData(frameSize);
         filled = chunk.copy(partial, 0, offset);
       }
       return frames;

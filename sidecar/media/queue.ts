@@ -79,12 +79,12 @@ export class SubscriberQueue<T extends QueuedMedia = DecodedFrame> {
 
   push(frame: T): void {
     this.firstSequence ??= frame.sequence;
-    if (this.skipForRate(frame)) return this.drop('max_fps');
+    if (this.skipForRate(frame)) return this.drop('max_fps', frame);
     switch (this.options.policy) {
       case 'wait':
         break;
       case 'drop_newest':
-        if (this.overflows(frame)) return this.drop('queue_full');
+        if (this.overflows(frame)) return this.drop('queue_full', frame);
         break;
       case 'latest_only':
         while (this.items.length > 0) this.dropOldest('replaced');
@@ -112,6 +112,7 @@ export class SubscriberQueue<T extends QueuedMedia = DecodedFrame> {
 
   /** Empties the queue without counting drops (the subscription ends). */
   clear(): void {
+    for (const frame of this.items) frame.release?.();
     this.items = [];
     this.byteCount = 0;
   }
@@ -140,10 +141,11 @@ export class SubscriberQueue<T extends QueuedMedia = DecodedFrame> {
     const frame = this.items.shift();
     if (!frame) return;
     this.byteCount -= frame.data.length;
-    this.drop(reason);
+    this.drop(reason, frame);
   }
 
-  private drop(reason: DropReason): void {
+  private drop(reason: DropReason, frame: T): void {
     this.drops[reason]++;
+    frame.release?.();
   }
 }

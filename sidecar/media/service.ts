@@ -341,6 +341,8 @@ export function deliver<T extends QueuedMedia, M>(
       if (!delivery) break;
       inFlight++;
       sink.write(encode(delivery), () => {
+        // Written (grpc-js copied the message into its frame; an HTTP response flushed it).
+        delivery.frame.release?.();
         inFlight--;
         pump();
       });

@@ -6,6 +6,7 @@ import { Decoder, type DecoderAudio, type DecoderExit, type DecoderFrame, nowUs 
 import type { FeedRegistry, MediaFeed } from './feeds';
 import { buildDecodeArgs, type ResolvedAudioOutput, type ResolvedOutput, resolveAudioOutput, resolveOutputSize } from './ffmpegArgs';
 import { describeMicSource, probeSource } from './probe';
+import { shareFrame } from './framePool';
 import type { ProbeCache } from './probeCache';
 import type { QueueOptions } from './queue';
 import type { Recording } from './recorder';
@@ -649,6 +650,7 @@ export class MediaStream extends EventEmitter {
       this.countInput(frame, ptsUs, at, capturedAtUs);
     }
 
+    const subscribers = this.subscribersByOutput[frame.outputIndex] ?? [];
     const decoded: DecodedFrame = {
       sequence,
       ptsUs,
@@ -658,8 +660,9 @@ export class MediaStream extends EventEmitter {
       height: frame.height,
       format: frame.format,
       data: frame.data,
+      release: shareFrame(frame.pool, frame.data, subscribers.length),
     };
-    for (const subscriber of this.subscribersByOutput[frame.outputIndex] ?? []) subscriber.push(decoded);
+    for (const subscriber of subscribers) subscriber.push(decoded);
     this.updateBackPressure();
   }
 

@@ -78,7 +78,7 @@ export class Subscriber<T extends QueuedMedia = DecodedFrame, Requested = Output
   }
 
   push(frame: T): void {
-    if (this.endedWith) return;
+    if (this.endedWith) return frame.release?.();
     this.queue.push(frame);
     if (this.queue.depth > 0) this.onReadable();
   }

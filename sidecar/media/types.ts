@@ -133,6 +133,8 @@ export interface QueuedMedia {
   /** 0 when the source has no capture clock. */
   capturedAtUs: number;
   data: Buffer;
+  /** For a pooled frame: called once by each subscriber that was given it, when it is done with it (framePool.ts). */
+  release?: () => void;
 }
 
 /** Decoded audio as it leaves the decoder. */
@@ -161,6 +163,7 @@ export interface DecodedFrame {
   height: number;
   format: FrameFormatName;
   data: Buffer;
+  release?: () => void;
 }
 
 export type BufferPolicyName = 'wait' | 'drop_oldest' | 'drop_newest' | 'latest_only' | 'adaptive';

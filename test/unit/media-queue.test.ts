@@ -90,3 +90,41 @@ describe('buffering policies', () => {
     assert.equal(q.depth, 1, 'a timeline that starts again is accepted');
   });
 });
+
+describe('pooled frames are released by the queue exactly when it lets go of them', () => {
+  const tracked = (sequence: number, releases: number[], ptsUs?: number) => ({ ...frame(sequence, 10, 0, ptsUs), release: () => void releases.push(sequence) });
+
+  test('drop_oldest, drop_newest and latest_only release what they drop, once; a shifted frame is the deliverer\'s to release', () => {
+    for (const [policy, dropped] of [['drop_oldest', [0, 1]], ['drop_newest', [3, 4]], ['latest_only', [0, 1, 2, 3]]] as const) {
+      const releases: number[] = [];
+      const q = queue({ policy });
+      for (let i = 0; i < 5; i++) q.push(tracked(i, releases));
+      assert.deepEqual(releases, [...dropped], policy);
+      drain(q);
+      assert.deepEqual(releases, [...dropped], `${policy}: delivering does not release`);
+    }
+  });
+
+  test('adaptive releases the late frames it drops; max_fps releases the frames it skips', () => {
+    const releases: number[] = [];
+    clockUs = 0;
+    const late = queue({ policy: 'adaptive', targetLatencyMs: 100 });
+    late.push({ ...tracked(0, releases), capturedAtUs: 1 });
+    late.push({ ...tracked(1, releases), capturedAtUs: 1 });
+    clockUs = 500_000;
+    late.push({ ...tracked(2, releases), capturedAtUs: 499_000 });
+    assert.deepEqual(releases, [0, 1]);
+    const skipping = queue({ policy: 'wait', maxFps: 10 });
+    for (let i = 0; i < 4; i++) skipping.push(tracked(10 + i, releases, i * 33_333));
+    assert.deepEqual(releases, [0, 1, 11, 12]);
+  });
+
+  test('clear releases every frame still queued', () => {
+    const releases: number[] = [];
+    const q = queue({ policy: 'wait' });
+    for (let i = 0; i < 3; i++) q.push(tracked(i, releases));
+    q.shift();
+    q.clear();
+    assert.deepEqual(releases, [1, 2]);
+  });
+});
