@@ -12,7 +12,7 @@ export class FramePool {
 
   constructor(
     readonly frameBytes: number,
-    private readonly maxSpare = 8,
+    private readonly maxSpare = 4,
   ) {}
 
   take(): Buffer {
