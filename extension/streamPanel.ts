@@ -82,9 +82,9 @@ export class StreamPanel implements vscode.Disposable {
   }
 
   /**
-   * Finds the sidecar's preview endpoint and gives it to the page: a new page when its
-   * origin is not one the page's CSP allows (a first page, or a restarted sidecar behind another origin)
-   * on another port), else a message.
+   * Finds the sidecar's preview endpoint and gives it to the page: a new page when the
+   * page's CSP does not allow the endpoint's source (the first page, or a restarted
+   * sidecar behind another origin), else a message.
    */
   private async connectPreviews(): Promise<void> {
     try {

@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import type { PreviewRecord } from '../proto/codec/previewStream';
+import { type PreviewRecord, previewUrl } from '../proto/codec/previewStream';
 import { FramePump } from './framePump';
 import { TimePlot } from './plot';
 import { PreviewReader } from './previewReader';
@@ -318,7 +318,7 @@ function readFeed(streamId: string): void {
   const tile = tiles.get(streamId);
   if (!tile || !preview) return;
   const query = feeds.get(streamId) ?? '';
-  tile.read(query ? `${preview.base}/preview/${encodeURIComponent(streamId)}?${query}` : '', preview.token);
+  tile.read(query ? previewUrl(preview.base, streamId, query) : '', preview.token);
 }
 
 /** A short description of a message that did not match the protocol: its fields and their types. */

@@ -4,6 +4,12 @@
  * and DataView: the sidecar writes it, the stream panel's webview reads it.
  */
 
+/** Where a stream's preview is under the endpoint's base URL: `<base><previewPathPrefix><stream id>?<query>`. */
+export const previewPathPrefix = '/preview/';
+
+/** The URL of `streamId`'s preview with `query` (width, policy, …), under the endpoint's `base`. */
+export const previewUrl = (base: string, streamId: string, query: string) => `${base}${previewPathPrefix}${encodeURIComponent(streamId)}?${query}`;
+
 export const previewHeaderBytes = 32;
 /** No preview image is larger; a header that says otherwise means the stream is not a preview stream. */
 export const maxPreviewImageBytes = 32 * 1024 * 1024;

@@ -2,13 +2,7 @@
 // concurrent callers. Kept in memory for the life of the server.
 import { log } from '../log';
 import { sha256OfFile } from './hashFile';
-import { revisionOf } from './storePaths';
-
-export interface FileIdentity {
-  size: bigint;
-  mtimeNs: bigint;
-  ino: bigint;
-}
+import { type FileIdentity, revisionOf } from '../fileRevision';
 
 interface Entry {
   revision: string;

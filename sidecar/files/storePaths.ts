@@ -122,8 +122,3 @@ export function chunkBytesForRate(chunkBytes: number, rate: number | undefined):
   if (!rate) return chunkBytes;
   return Math.max(16 * 1024, Math.min(chunkBytes, Math.floor(rate / 8)));
 }
-
-/** The revision of a file: size, modification time (ns) and inode, as an opaque string. */
-export function revisionOf(stats: { size: bigint; mtimeNs: bigint; ino: bigint }): string {
-  return `${stats.size.toString(36)}-${stats.mtimeNs.toString(36)}-${stats.ino.toString(36)}`;
-}

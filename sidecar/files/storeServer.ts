@@ -22,10 +22,12 @@ import {
 } from '../../proto/gen/sidestream/store/v1/model_store';
 import { allocateChunkData, modelStoreServiceWithChunkCodec } from '../../proto/codec/chunk';
 import { bearerAuthInterceptor } from '../auth';
+import { BufferPool } from '../bufferPool';
 import { type ListenAddress } from '../cli';
 import { log } from '../log';
 import { bindServer, maxMessageBytes, shutdownServer } from '../grpcServer';
-import { DigestCache, FileChangedError, type FileIdentity } from './digestCache';
+import { type FileIdentity, revisionOf } from '../fileRevision';
+import { DigestCache, FileChangedError } from './digestCache';
 import {
   checkStorePath,
   checkStorePrefix,
@@ -37,7 +39,6 @@ import {
   encodePageToken,
   isInside,
   readRange,
-  revisionOf,
   TokenBucket,
 } from './storePaths';
 
@@ -258,9 +259,8 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
       const bucket = rateLimit ? new TokenBucket(rateLimit, chunkBytes, Date.now()) : undefined;
       let writeFailed: Error | undefined;
       // Full-size chunk buffers are read into again once the connection has taken them (the
-      // write callback; grpc-js has copied them into its frame by then): a stream allocates
-      // at most maxInFlight of them, and the garbage collector has that much less to do.
-      const spare: Buffer[] = [];
+      // write callback; grpc-js has copied them into its frame by then).
+      const buffers = new BufferPool(chunkBytes, maxInFlight);
       let position = range.start;
       while (position < range.end) {
         // Back-pressure: read the next chunk only when the client has taken enough of the previous ones.
@@ -272,7 +272,7 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
         while (!cancelled && Date.now() < until) await wait(until - Date.now());
         if (cancelled) break;
 
-        const data = length === chunkBytes ? (spare.pop() ?? allocateChunkData(length)) : allocateChunkData(length);
+        const data = length === chunkBytes ? buffers.take() : allocateChunkData(length);
         let got = 0;
         while (got < length) {
           const { bytesRead } = await handle.read(data, got, length - got, position + got);
@@ -288,7 +288,7 @@ export function modelStoreService(realRoot: string, digests: DigestCache, rateLi
           inFlight -= 1;
           if (error) writeFailed = error;
           else sent += length; // handed to the connection: what the store has served
-          if (data.length === chunkBytes) spare.push(data);
+          buffers.give(data);
           if (inFlight === 0) reportSent?.();
           wakeUp();
         });

@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { spawnTracked } from '../processes';
-import { FramePool } from './framePool';
+import { BufferPool } from '../bufferPool';
 import { type FrameSplitter, jpegFrameSplitter, PcmCutter, rawFrameSplitter } from './frameSplitter';
 import { bytesPerSample, frameByteLength, outputLabel, type ResolvedAudioOutput, type ResolvedOutput } from './ffmpegArgs';
 import { isShowinfoLine, type ShowinfoLine, ShowinfoMatcher, ShowinfoReader } from './showinfo';
@@ -22,7 +22,7 @@ export interface DecoderFrame {
   format: FrameFormatName;
   data: Buffer;
   /** The pool `data` came from, to give it back to once every subscriber is done with it. */
-  pool?: FramePool;
+  pool?: BufferPool;
 }
 
 export interface DecoderAudio {
@@ -101,7 +101,7 @@ export class Decoder {
   /** Every output pipe's fd, video then audio. */
   private readonly outputFds: readonly number[];
   private readonly pcmCutters: Array<PcmCutter<ShowinfoLine>> = [];
-  private readonly framePools: Array<FramePool | undefined> = [];
+  private readonly framePools: Array<BufferPool | undefined> = [];
 
   constructor(
     private readonly ffmpegPath: string,
@@ -182,9 +182,9 @@ export class Decoder {
     });
 
     this.outputs.forEach((output, index) => {
-      const pool = output.format === 'jpeg' ? undefined : new FramePool(frameByteLength(output.format, output.width, output.height));
+      const pool = output.format === 'jpeg' ? undefined : new BufferPool(frameByteLength(output.format, output.width, output.height));
       this.framePools[index] = pool;
-      const splitter: FrameSplitter = pool ? rawFrameSplitter(pool.frameBytes, pool) : jpegFrameSplitter();
+      const splitter: FrameSplitter = pool ? rawFrameSplitter(pool) : jpegFrameSplitter();
       const pipe = child.stdio[3 + index] as Readable;
       pipe.on('data', (chunk: Buffer) => {
         let frames: Buffer[];

@@ -1,5 +1,5 @@
 import { allocateFrameData } from '../../proto/codec/frame';
-import type { FramePool } from './framePool';
+import type { BufferPool } from '../bufferPool';
 
 /**
  * Cuts frames out of the bytes of a decoder's output pipe. Raw frames have an exact
@@ -14,11 +14,11 @@ export interface FrameSplitter {
 }
 
 /**
- * Raw frames of `frameSize` bytes. A frame that a single chunk holds whole is a view
- * of that chunk (no copy); a frame spread over chunks is copied once into its own buffer,
- * taken from `pool` when there is one.
+ * Raw frames of the pool's buffer size. A frame that a single chunk holds whole is a view
+ * of that chunk (no copy); a frame spread over chunks is copied once into a buffer of the pool.
  */
-export function rawFrameSplitter(frameSize: number, pool?: FramePool): FrameSplitter {
+export function rawFrameSplitter(pool: BufferPool): FrameSplitter {
+  const frameSize = pool.bufferBytes;
   if (!Number.isInteger(frameSize) || frameSize <= 0) throw new Error(`raw frame size must be a positive integer; got ${frameSize}`);
   let partial: Buffer | undefined;
   let filled = 0;
@@ -45,7 +45,7 @@ export function rawFrameSplitter(frameSize: number, pool?: FramePool): FrameSpli
       }
       if (offset < chunk.length) {
         // With headroom for the message header: the frame is sent without another copy.
-        partial = pool ? pool.take() : allocateFrameData(frameSize);
+        partial = pool.take();
         filled = chunk.copy(partial, 0, offset);
       }
       return frames;

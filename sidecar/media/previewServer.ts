@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { encodePreviewHeader } from '../../proto/codec/previewStream';
+import { encodePreviewHeader, previewPathPrefix } from '../../proto/codec/previewStream';
 import { bearerToken, tokenDigest, tokenMatches } from '../auth';
 import { log } from '../log';
 import type { Delivery } from './queue';
@@ -23,7 +23,6 @@ import { type BufferPolicyName, type DecodedFrame, MediaError } from './types';
  * The bearer token is the preview token (HMAC of the sidecar's token): it opens
  * previews and nothing else.
  */
-export const previewPathPrefix = '/preview/';
 const previewPolicies: readonly BufferPolicyName[] = ['latest_only', 'drop_oldest', 'adaptive'];
 
 export function previewTokenFor(token: string): string {

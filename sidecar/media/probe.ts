@@ -1,7 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import type { MediaStreamInfo, ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
 import { captureOutput } from '../processes';
-import { type FileVersion, type ProbeCache } from './probeCache';
+import type { FileIdentity } from '../fileRevision';
+import type { ProbeCache } from './probeCache';
 import { openArgs } from './sourceArgs';
 import { MediaError, type Platform, type SourceSpec } from './types';
 
@@ -135,8 +136,8 @@ async function readHead(path: string, bytes = 4096): Promise<Buffer> {
   }
 }
 
-/** The file's version (for the probe cache), once it is known to be a file with content. */
-async function checkFile(path: string): Promise<FileVersion> {
+/** The file's identity (for the probe cache), once it is known to be a file with content. */
+async function checkFile(path: string): Promise<FileIdentity> {
   let stats;
   try {
     stats = await stat(path, { bigint: true });
@@ -175,11 +176,11 @@ export interface ProbeOptions {
 export async function probeSource(ffprobe: string, spec: SourceSpec, options: ProbeOptions): Promise<ProbeResponse> {
   if (spec.kind === 'test') return describeTestSource(spec);
   if (!ffprobe) throw new MediaError('failed-precondition', 'ffprobe was not found: install ffmpeg or set sidestream.ffprobePath');
-  const version = spec.kind === 'file' ? await checkFile(spec.path) : undefined;
+  const file = spec.kind === 'file' ? await checkFile(spec.path) : undefined;
   const args = ['-hide_banner', '-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...openArgs(spec, options.platform)];
   // The answer depends on the ffprobe, what it is asked and, for `live`, on the spec.
   const cacheKey = [ffprobe, String(spec.live), ...args].join('\0');
-  const cached = version && options.cache?.get(cacheKey, version);
+  const cached = file && options.cache?.get(cacheKey, file);
   if (cached) return cached;
   const run = await captureOutput(ffprobe, args, options.timeoutMs);
   const complaint = ffprobeComplaint(run.stderr, args.at(-1)!);
@@ -204,6 +205,6 @@ export async function probeSource(ffprobe: string, spec: SourceSpec, options: Pr
     const looksLike = spec.kind === 'file' ? `; the file looks like ${describeBytes(await readHead(spec.path))}` : '';
     throw new MediaError('invalid-argument', `${spec.uri} has no audio or video streams (container "${probe.container}")${looksLike}`);
   }
-  if (version) options.cache?.set(cacheKey, version, probe);
+  if (file) options.cache?.set(cacheKey, file, probe);
   return probe;
 }

@@ -1,15 +1,5 @@
 import type { ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
-
-/** The fields of a file's stat that change when its content may have: device, inode, size, modification and change times. */
-export interface FileVersion {
-  dev: bigint;
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-}
-
-export const fileVersionKey = (v: FileVersion) => `${v.dev}:${v.ino}:${v.size}:${v.mtimeNs}:${v.ctimeNs}`;
+import { type FileIdentity, revisionOf } from '../fileRevision';
 
 /**
  * ffprobe's answers for local files, kept while the file is unchanged. Before it reads a
@@ -18,23 +8,23 @@ export const fileVersionKey = (v: FileVersion) => `${v.dev}:${v.ino}:${v.size}:$
  * the idle timeout. The least recently used answer goes first once `capacity` are kept.
  */
 export class ProbeCache {
-  private readonly entries = new Map<string, { version: string; probe: ProbeResponse }>();
+  private readonly entries = new Map<string, { revision: string; probe: ProbeResponse }>();
 
   constructor(private readonly capacity = 64) {}
 
-  /** The answer for `key` (the ffprobe and its arguments) if it was given for this version of the file. */
-  get(key: string, version: FileVersion): ProbeResponse | undefined {
+  /** The answer for `key` (the ffprobe and its arguments) if it was given for this revision of the file. */
+  get(key: string, file: FileIdentity): ProbeResponse | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
-    if (entry.version !== fileVersionKey(version)) return undefined;
+    if (entry.revision !== revisionOf(file)) return undefined;
     this.entries.set(key, entry);
     return structuredClone(entry.probe);
   }
 
-  set(key: string, version: FileVersion, probe: ProbeResponse): void {
+  set(key: string, file: FileIdentity, probe: ProbeResponse): void {
     this.entries.delete(key);
-    this.entries.set(key, { version: fileVersionKey(version), probe: structuredClone(probe) });
+    this.entries.set(key, { revision: revisionOf(file), probe: structuredClone(probe) });
     while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
   }
 

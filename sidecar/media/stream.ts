@@ -5,8 +5,8 @@ import { AudioLevels, type ChannelLevelFigures, LatencyWindow, RateWindow } from
 import { Decoder, type DecoderAudio, type DecoderExit, type DecoderFrame, nowUs } from './decoder';
 import type { FeedRegistry, MediaFeed } from './feeds';
 import { buildDecodeArgs, type ResolvedAudioOutput, type ResolvedOutput, resolveAudioOutput, resolveOutputSize } from './ffmpegArgs';
+import { sharedRelease } from '../bufferPool';
 import { describeMicSource, probeSource } from './probe';
-import { shareFrame } from './framePool';
 import type { ProbeCache } from './probeCache';
 import type { QueueOptions } from './queue';
 import type { Recording } from './recorder';
@@ -660,7 +660,7 @@ export class MediaStream extends EventEmitter {
       height: frame.height,
       format: frame.format,
       data: frame.data,
-      release: shareFrame(frame.pool, frame.data, subscribers.length),
+      release: sharedRelease(frame.pool, frame.data, subscribers.length),
     };
     for (const subscriber of subscribers) subscriber.push(decoded);
     this.updateBackPressure();

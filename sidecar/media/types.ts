@@ -133,7 +133,7 @@ export interface QueuedMedia {
   /** 0 when the source has no capture clock. */
   capturedAtUs: number;
   data: Buffer;
-  /** For a pooled frame: called once by each subscriber that was given it, when it is done with it (framePool.ts). */
+  /** For a pooled frame: called once by each subscriber that was given it, when it is done with it (bufferPool.ts). */
   release?: () => void;
 }
 

@@ -1,5 +1,5 @@
 // Raw frame buffers are used again once every subscriber is done with them
-// (sidecar/media/framePool.ts): subscribers that share a frame, read at different
+// (sidecar/bufferPool.ts): subscribers that share a frame, read at different
 // speeds, pause, or drop frames by policy must each get every frame's own pixels,
 // never a later frame written into a buffer that was still theirs.
 import assert from 'node:assert/strict';
@@ -24,10 +24,10 @@ test('three subscribers of one RGB24 output (fast, paused, dropping) each get th
   const fast = rig.client.collect({ ...request, policy: BufferPolicy.BUFFER_POLICY_WAIT }, frameCount + 5);
   const paused = rig.client.collect({ ...request, policy: BufferPolicy.BUFFER_POLICY_WAIT }, frameCount + 5);
   paused.call.pause();
+  // Reads slowly (20 ms after each frame): frames are dropped from its queue while the others take them.
   const dropping = rig.client.collect({ ...request, policy: BufferPolicy.BUFFER_POLICY_DROP_OLDEST, queueFrames: 2 }, frameCount + 5, () => {
-    // Reads slowly: most frames are dropped from its queue while the others take them.
-    const until = Date.now() + 15;
-    while (Date.now() < until);
+    dropping.call.pause();
+    setTimeout(() => dropping.call.resume(), 20);
   });
   setTimeout(() => paused.call.resume(), 400);
 
@@ -45,5 +45,6 @@ test('three subscribers of one RGB24 output (fast, paused, dropping) each get th
   check('paused', b.frames);
   check('dropping', c.frames);
   assert.equal(a.frames.length, frameCount, 'the first subscriber, under wait, got every frame');
+  assert.ok(c.frames.some((frame) => frame.droppedBefore > 0), 'the slow drop_oldest subscriber had frames dropped');
   await rig.client.close('pool');
 });

@@ -6,27 +6,16 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { python, pythonTools } from './helpers/python';
 import { newToken, packageVersion, repoRoot, type RunningSidecar, startSidecar } from './helpers/sidecar';
 
-// Debian's interpreter: the `python3` on PATH may be another build without Debian's python3-grpcio.
-const python = '/usr/bin/python3';
+// Debian's (protobuf-compiler, protobuf-compiler-grpc); protoc runs a plugin by its path.
 const protoc = '/usr/bin/protoc';
 const grpcPythonPlugin = '/usr/bin/grpc_python_plugin';
 const clientScript = join(__dirname, 'python', 'sidecar_client.py');
-const debianPackages = 'apt-get install protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf';
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(command, args, { cwd: repoRoot, encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...env } });
-}
-
-/** What is missing to run this test, naming the Debian packages; '' when nothing is. */
-function missingTools(): string {
-  const missing: string[] = [];
-  if (run(protoc, ['--version']).status !== 0) missing.push(`${protoc} (protobuf-compiler)`);
-  if (run(grpcPythonPlugin, ['--help']).error) missing.push(`${grpcPythonPlugin} (protobuf-compiler-grpc)`);
-  const imports = run(python, ['-c', 'import grpc, google.protobuf']);
-  if (imports.status !== 0) missing.push(`grpc for ${python} (python3-grpcio, python3-protobuf): ${imports.stderr.trim().split('\n').pop()}`);
-  return missing.length > 0 ? `the Python client test needs ${missing.join('; ')}. Debian: ${debianPackages}` : '';
 }
 
 /**
@@ -53,15 +42,10 @@ describe('a Python gRPC client', { timeout: 30_000 }, () => {
   let dir: string;
   let sidecar: RunningSidecar;
   const token = newToken();
-  // Missing tools fail every test here with the packages to install: never a silent skip.
-  let missing = '';
-  const requireTools = () => {
-    if (missing) assert.fail(missing);
-  };
+  const tools = pythonTools('the Python client test');
 
   before(async () => {
-    missing = missingTools();
-    if (missing) return;
+    if (!tools.check()) return;
     dir = await mkdtemp(join(tmpdir(), 'sidestream-python-'));
     await generateStubs(join(dir, 'stubs'));
     sidecar = await startSidecar({ token });
@@ -82,7 +66,7 @@ describe('a Python gRPC client', { timeout: 30_000 }, () => {
   }
 
   test('with the token from the discovery file: SERVING and the sidecar info', async () => {
-    requireTools();
+    tools.require();
     const path = await discoveryFile('with-token.json', {
       format: 1,
       address: sidecar.address,
@@ -103,7 +87,7 @@ describe('a Python gRPC client', { timeout: 30_000 }, () => {
   });
 
   test('the discovery file can come from SIDESTREAM_DISCOVERY_FILE', async () => {
-    requireTools();
+    tools.require();
     const path = await discoveryFile('from-env.json', { address: sidecar.address, token });
     const result = runClient([], { SIDESTREAM_DISCOVERY_FILE: path });
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
@@ -111,7 +95,7 @@ describe('a Python gRPC client', { timeout: 30_000 }, () => {
   });
 
   test('without the token: UNAUTHENTICATED', async () => {
-    requireTools();
+    tools.require();
     const path = await discoveryFile('without-token.json', { address: sidecar.address });
     const result = runClient([path]);
     assert.equal(result.status, 1, `${result.stdout}\n${result.stderr}`);
@@ -121,7 +105,7 @@ describe('a Python gRPC client', { timeout: 30_000 }, () => {
   });
 
   test('with a wrong token: UNAUTHENTICATED', async () => {
-    requireTools();
+    tools.require();
     const path = await discoveryFile('wrong-token.json', { address: sidecar.address, token: newToken() });
     const result = runClient([path]);
     assert.equal(result.status, 1);
@@ -129,7 +113,7 @@ describe('a Python gRPC client', { timeout: 30_000 }, () => {
   });
 
   test('a missing discovery file: exit 2 with a message', () => {
-    requireTools();
+    tools.require();
     const result = runClient([join(dir, 'nope.json')]);
     assert.equal(result.status, 2);
     assert.match(result.stderr, /cannot use the discovery file/);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { discoveryRecord, explainRun, generateStubs, missingPythonTools, type Run, runExample } from './helpers/python';
+import { discoveryRecord, explainRun, generateStubs, pythonTools, type Run, runExample } from './helpers/python';
 import { newToken, type RunningSidecar, startSidecar } from './helpers/sidecar';
 import { StreamsTestClient } from './helpers/streams';
 
@@ -40,11 +40,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   let client: StreamsTestClient;
   let discovery: string;
   const token = newToken();
-  // Missing tools fail every test here with the packages to install: never a silent skip.
-  let missing = '';
-  const requireTools = () => {
-    if (missing) assert.fail(missing);
-  };
+  const tools = pythonTools('the Python frames test');
 
   const record = (overrides: Record<string, unknown> = {}) => discoveryRecord(sidecar, token, overrides);
 
@@ -54,8 +50,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   }
 
   before(async () => {
-    missing = missingPythonTools('the Python frames test');
-    if (missing) return;
+    if (!tools.check()) return;
     work = mkdtempSync(join(tmpdir(), 'sidestream-python-frames-'));
     stubs = join(work, 'stubs');
     await generateStubs(stubs);
@@ -76,7 +71,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   });
 
   test('rgb24 at width 320: 30 well-formed frames, a JSON summary, the last frame saved as a PPM', async () => {
-    requireTools();
+    tools.require();
     const out = join(work, 'out.ppm');
     const result = await watchFrames([streamId, '--format', 'rgb24', '--width', '320', '--frames', '30', '--save', out]);
     assert.equal(result.code, 0, explainRun(result));
@@ -102,7 +97,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   });
 
   test('jpeg at width 160: the saved file is one JPEG image; progress and capture latency on stderr', async () => {
-    requireTools();
+    tools.require();
     const out = join(work, 'out.jpg');
     // 60 frames at 30 fps last about 2 s: at least one progress line.
     const result = await watchFrames([streamId, '--format', 'jpeg', '--width', '160', '--frames', '60', '--policy', 'latest_only', '--save', out]);
@@ -122,7 +117,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   });
 
   test('gray and i420 frames have the byte lengths their formats imply; gray is saved as a PGM', async () => {
-    requireTools();
+    tools.require();
     const out = join(work, 'out.pgm');
     const gray = await watchFrames([streamId, '--format', 'gray', '--width', '320', '--frames', '5', '--save', out]);
     assert.equal(gray.code, 0, explainRun(gray));
@@ -138,7 +133,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   });
 
   test('--list shows the open stream: id, uri, state', async () => {
-    requireTools();
+    tools.require();
     const result = await watchFrames(['--list']);
     assert.equal(result.code, 0, explainRun(result));
     const line = result.stdout.split('\n').find((l) => l.startsWith(`${streamId}\t`));
@@ -150,7 +145,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   });
 
   test('an unknown stream id: exit 1, NOT_FOUND', async () => {
-    requireTools();
+    tools.require();
     const result = await watchFrames(['no-such-stream', '--frames', '1']);
     assert.equal(result.code, 1, explainRun(result));
     assert.equal(result.stdout, '');
@@ -158,7 +153,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   });
 
   test('a wrong token in the discovery file: exit 1, UNAUTHENTICATED', async () => {
-    requireTools();
+    tools.require();
     const wrong = join(work, 'wrong-token.json');
     writeFileSync(wrong, record({ token: newToken() }), { mode: 0o600 });
     const result = await watchFrames([streamId, '--frames', '1'], { SIDESTREAM_DISCOVERY_FILE: wrong });
@@ -168,7 +163,7 @@ describe('a Python program reads decoded frames through the sidecar (examples/py
   });
 
   test('usage and setup errors: exit 2', async () => {
-    requireTools();
+    tools.require();
     const noId = await watchFrames([]);
     assert.equal(noId.code, 2, explainRun(noId));
     assert.match(noId.stderr, /STREAM_ID is required/);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ModelsTestClient, writeRandomFile } from './helpers/models';
-import { discoveryRecord, explainRun, generateStubs, missingPythonTools, type Run, runExample } from './helpers/python';
+import { discoveryRecord, explainRun, generateStubs, pythonTools, type Run, runExample } from './helpers/python';
 import { newToken, type RunningSidecar, startSidecar } from './helpers/sidecar';
 import { type RunningStore, startStore } from './helpers/store';
 
@@ -27,11 +27,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   let discovery: string;
   const token = newToken();
   const storeToken = 'store-token';
-  // Missing tools fail every test here with the packages to install: never a silent skip.
-  let missing = '';
-  const requireTools = () => {
-    if (missing) assert.fail(missing);
-  };
+  const tools = pythonTools('the Python models test');
 
   const record = (overrides: Record<string, unknown> = {}) => discoveryRecord(sidecar, token, overrides);
 
@@ -41,8 +37,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   }
 
     before(async () => {
-    missing = missingPythonTools('the Python models test');
-    if (missing) return;
+    if (!tools.check()) return;
     work = mkdtempSync(join(tmpdir(), 'sidestream-python-models-'));
     stubs = join(work, 'stubs');
     await generateStubs(stubs);
@@ -71,7 +66,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   });
 
   test('a named store set by another client: progress on stderr, the local path on stdout, sha256 checked', async () => {
-    requireTools();
+    tools.require();
     // 12 MB/s makes the 24 MiB fetch last about 2 s, so that progress lines are printed.
     const result = await fetchModel(['--store', 'team', 'models/big.bin', '--max-rate', '12']);
     assert.equal(result.code, 0, explainRun(result));
@@ -85,7 +80,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   });
 
   test('the second run comes from the cache, same path', async () => {
-    requireTools();
+    tools.require();
     const first = await fetchModel(['--store', 'team', 'models/big.bin']);
     const second = await fetchModel(['--store', 'team', 'models/big.bin', '--verify']);
     for (const r of [first, second]) {
@@ -97,7 +92,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   });
 
   test('an inline store (address and token given by the Python program)', async () => {
-    requireTools();
+    tools.require();
     const result = await fetchModel(['--store-address', store.address, '--store-token', storeToken, 'small.txt']);
     assert.equal(result.code, 0, explainRun(result));
     assert.equal(sha256Of(result.stdout.trim()), smallSha);
@@ -105,7 +100,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   });
 
   test('an inline store with a wrong store token: exit 1, UNAUTHENTICATED', async () => {
-    requireTools();
+    tools.require();
     const result = await fetchModel(['--store-address', store.address, '--store-token', 'wrong', 'small.txt']);
     assert.equal(result.code, 1, explainRun(result));
     assert.equal(result.stdout, '');
@@ -113,7 +108,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   });
 
   test('the default discovery folder ($SIDESTREAM_RUNTIME_DIR/sidecar-<pid>.json)', async () => {
-    requireTools();
+    tools.require();
     const runtime = join(work, 'runtime');
     mkdirSync(runtime, { mode: 0o700, recursive: true });
     writeFileSync(join(runtime, `sidecar-${process.pid}.json`), record(), { mode: 0o600 });
@@ -125,7 +120,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   });
 
   test('a wrong sidecar token: exit 1, UNAUTHENTICATED', async () => {
-    requireTools();
+    tools.require();
     const wrong = join(work, 'wrong-token.json');
     writeFileSync(wrong, record({ token: newToken() }), { mode: 0o600 });
     const result = await fetchModel(['--store', 'team', 'small.txt'], { SIDESTREAM_DISCOVERY_FILE: wrong });
@@ -135,7 +130,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   });
 
   test('an unknown store: exit 1, NOT_FOUND with the sidecar\'s message', async () => {
-    requireTools();
+    tools.require();
     const result = await fetchModel(['--store', 'nope', 'small.txt']);
     assert.equal(result.code, 1, explainRun(result));
     assert.equal(result.stdout, '');
@@ -143,7 +138,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   });
 
   test('usage and setup errors: exit 2', async () => {
-    requireTools();
+    tools.require();
     const noStore = await fetchModel(['small.txt']);
     assert.equal(noStore.code, 2, explainRun(noStore));
     assert.match(noStore.stderr, /one of the arguments --store --store-address is required/);
@@ -158,7 +153,7 @@ describe('a Python program fetches model files through the sidecar (examples/pyt
   });
 
   test('the sidecar is still serving after all that', async () => {
-    requireTools();
+    tools.require();
     const usage = await client.usage();
     assert.ok(usage.cachedFiles >= 2, JSON.stringify(usage));
   });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { BufferPool } from '../../sidecar/bufferPool';
 import { JpegStreamError, jpegFrameSplitter, rawFrameSplitter } from '../../sidecar/media/frameSplitter';
 
 /** Cuts `bytes` into chunks of the given sizes (cycled), as a pipe might deliver them. */
@@ -21,7 +22,7 @@ describe('raw frames', () => {
   test('frames spread over chunks, several frames in one chunk, and a remainder kept', () => {
     const frameSize = 10;
     for (const sizes of [[1], [3, 7], [10], [25], [9, 11, 13], [1000]]) {
-      const splitter = rawFrameSplitter(frameSize);
+      const splitter = rawFrameSplitter(new BufferPool(frameSize));
       const frames = chunked(numbered(frameSize, 5).subarray(0, 47), sizes).flatMap((chunk) => splitter.push(chunk));
       assert.equal(frames.length, 4, `chunk sizes ${sizes}`);
       frames.forEach((frame, i) => assert.deepEqual(frame, Buffer.alloc(frameSize, i + 1)));
@@ -31,8 +32,8 @@ describe('raw frames', () => {
 
   test('a frame inside one chunk is a view of it; a frame across chunks is one copy', () => {
     const chunk = numbered(4, 2);
-    const [first, second] = rawFrameSplitter(4).push(chunk);
-    const splitter = rawFrameSplitter(4);
+    const [first, second] = rawFrameSplitter(new BufferPool(4)).push(chunk);
+    const splitter = rawFrameSplitter(new BufferPool(4));
     splitter.push(chunk.subarray(0, 3));
     const [joined] = splitter.push(chunk.subarray(3));
     chunk.fill(9);
@@ -41,7 +42,7 @@ describe('raw frames', () => {
   });
 
   test('a non-positive frame size is a programming error', () => {
-    assert.throws(() => rawFrameSplitter(0));
+    assert.throws(() => rawFrameSplitter(new BufferPool(0)));
   });
 });
 

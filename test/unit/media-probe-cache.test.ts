@@ -1,10 +1,11 @@
-// sidecar/media/probeCache.ts: ffprobe's answers kept per file version, least recently used first out.
+// sidecar/media/probeCache.ts: ffprobe's answers kept per file revision, least recently used first out.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProbeResponse } from '../../proto/gen/sidestream/v1/streams';
-import { type FileVersion, ProbeCache } from '../../sidecar/media/probeCache';
+import type { FileIdentity } from '../../sidecar/fileRevision';
+import { ProbeCache } from '../../sidecar/media/probeCache';
 
-const version = (size: bigint, mtimeNs = 1n): FileVersion => ({ dev: 1n, ino: 7n, size, mtimeNs, ctimeNs: mtimeNs });
+const version = (size: bigint, mtimeNs = 1n, ino = 7n): FileIdentity => ({ ino, size, mtimeNs });
 const probe = (codec: string): ProbeResponse => ({ container: 'mov,mp4', durationSeconds: 2, bitRate: 1, live: false, streams: [{ index: 0, type: 'video', codec, profile: '', width: 640, height: 360, frameRate: 30, pixelFormat: 'yuv420p', sampleRate: 0, channels: 0, bitRate: 0 }] });
 
 test('an answer is given back only for the version of the file it was given for', () => {
@@ -15,6 +16,8 @@ test('an answer is given back only for the version of the file it was given for'
   assert.equal(cache.get('a', version(100n)), undefined, 'a stale answer is dropped, not kept for later');
   cache.set('a', version(100n), probe('h264'));
   assert.equal(cache.get('a', version(100n, 2n)), undefined, 'another modification time');
+  cache.set('a', version(100n), probe('h264'));
+  assert.equal(cache.get('a', version(100n, 1n, 8n)), undefined, 'another inode (a file renamed over it)');
   assert.equal(cache.get('b', version(100n)), undefined, 'another key');
 });
 

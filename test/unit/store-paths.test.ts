@@ -12,9 +12,9 @@ import {
   encodePageToken,
   isInside,
   readRange,
-  revisionOf,
   TokenBucket,
 } from '../../sidecar/files/storePaths';
+import { revisionOf } from '../../sidecar/fileRevision';
 
 describe('checkStorePath', () => {
   test('relative "/"-separated paths are accepted', () => {

@@ -47,6 +47,21 @@ export function missingPythonTools(testName: string): string {
   return missing.length > 0 ? `${testName} needs ${missing.join('; ')}. Debian: ${debianPackages}` : '';
 }
 
+/**
+ * The Python tools a test file needs, checked once in its `before` (`check()` says whether
+ * to set anything up); while they are missing, `require()` fails each test with the
+ * packages to install: never a silent skip.
+ */
+export function pythonTools(testName: string): { check(): boolean; require(): void } {
+  let missing = '';
+  return {
+    check: () => (missing = missingPythonTools(testName)) === '',
+    require: () => {
+      if (missing) assert.fail(missing);
+    },
+  };
+}
+
 /** Generates the stubs into `dir` with examples/python/gen_stubs.py. */
 export async function generateStubs(dir: string): Promise<void> {
   const generated = await runProgram(python, [join(pythonExamples, 'gen_stubs.py'), dir], cleanEnv());

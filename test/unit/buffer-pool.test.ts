@@ -1,10 +1,10 @@
-// sidecar/media/framePool.ts: raw frame buffers used again once every holder let go.
+// sidecar/bufferPool.ts: payload buffers used again once every holder let go.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FramePool, shareFrame } from '../../sidecar/media/framePool';
+import { BufferPool, sharedRelease } from '../../sidecar/bufferPool';
 
 test('a buffer given back is taken again; buffers it did not make are not kept', () => {
-  const pool = new FramePool(1024);
+  const pool = new BufferPool(1024);
   const first = pool.take();
   assert.equal(first.length, 1024);
   pool.give(first);
@@ -15,7 +15,7 @@ test('a buffer given back is taken again; buffers it did not make are not kept',
 });
 
 test('at most maxSpare buffers wait in the pool, and one given back twice is kept once', () => {
-  const pool = new FramePool(16, 2);
+  const pool = new BufferPool(16, 2);
   const taken = [pool.take(), pool.take(), pool.take()];
   for (const buffer of taken) pool.give(buffer);
   assert.equal(pool.spareCount, 2);
@@ -25,10 +25,10 @@ test('at most maxSpare buffers wait in the pool, and one given back twice is kep
   assert.equal(pool.spareCount, 2);
 });
 
-test('a shared frame goes back to the pool when its last holder releases it', () => {
-  const pool = new FramePool(16);
+test('a shared buffer goes back to the pool when its last holder releases it', () => {
+  const pool = new BufferPool(16);
   const data = pool.take();
-  const release = shareFrame(pool, data, 3)!;
+  const release = sharedRelease(pool, data, 3)!;
   release();
   release();
   assert.equal(pool.spareCount, 0);
@@ -37,11 +37,11 @@ test('a shared frame goes back to the pool when its last holder releases it', ()
   assert.equal(pool.take(), data);
 });
 
-test('with no holders the buffer goes back at once; frames not from the pool have nothing to release', () => {
-  const pool = new FramePool(16);
+test('with no holders the buffer goes back at once; buffers not from the pool have nothing to release', () => {
+  const pool = new BufferPool(16);
   const data = pool.take();
-  assert.equal(shareFrame(pool, data, 0), undefined);
+  assert.equal(sharedRelease(pool, data, 0), undefined);
   assert.equal(pool.spareCount, 1);
-  assert.equal(shareFrame(pool, Buffer.alloc(16), 2), undefined);
-  assert.equal(shareFrame(undefined, data, 2), undefined);
+  assert.equal(sharedRelease(pool, Buffer.alloc(16), 2), undefined);
+  assert.equal(sharedRelease(undefined, data, 2), undefined);
 });
