@@ -152,20 +152,20 @@ class SharedDownload {
     }
     await cache.makeRoom(file.size, file.sha256);
 
-    const connection = this.connections.get(request.store);
-    const download = new RangeDownload(cache, connection, file, request.settings, this.controller.signal);
-    const ticker = setInterval(() => {
-      const { bytesDone: done, bytesReceived, restarts } = download.counters;
-      this.emit({ state: 'downloading', bytesDone: done, bytesReceived, restarts });
-    }, progressTickMs);
-    let landed: { partialPath: string; sha256: string };
-    try {
-      this.emit({ state: 'downloading', message: resumed ? `resuming at ${formatBytes(bytesDone(resumed.plan))}` : '' });
-      landed = await download.run();
-    } finally {
-      clearInterval(ticker);
-    }
-    const { bytesReceived, restarts } = download.counters;
+    const { landed, counters } = await this.connections.use(request.store, async (connection) => {
+      const download = new RangeDownload(cache, connection, file, request.settings, this.controller.signal);
+      const ticker = setInterval(() => {
+        const { bytesDone: done, bytesReceived, restarts } = download.counters;
+        this.emit({ state: 'downloading', bytesDone: done, bytesReceived, restarts });
+      }, progressTickMs);
+      try {
+        this.emit({ state: 'downloading', message: resumed ? `resuming at ${formatBytes(bytesDone(resumed.plan))}` : '' });
+        return { landed: await download.run(), counters: download.counters };
+      } finally {
+        clearInterval(ticker);
+      }
+    });
+    const { bytesReceived, restarts } = counters;
     this.emit({ state: 'verifying', bytesDone: file.size, bytesReceived, restarts, message: 'checking the sha256' });
     const { partialPath, sha256: actual } = landed;
     if (actual !== file.sha256) {
@@ -213,8 +213,7 @@ export class Fetcher {
 
   private async fetchOnce(request: FetchRequest, onProgress: (progress: FetchProgress) => void, signal: AbortSignal): Promise<FetchResult> {
     onProgress({ state: 'resolving', bytesDone: 0, bytesTotal: 0, bytesReceived: 0, restarts: 0, message: `asking store "${request.store.name}"` });
-    const connection = this.connections.get(request.store);
-    const info = await connection.statFile(request.path);
+    const info = await this.connections.use(request.store, (connection) => connection.statFile(request.path));
     if (!isSha256(info.sha256) || !Number.isSafeInteger(info.size) || info.size < 0) {
       throw new FilesError(status.FAILED_PRECONDITION, `store "${request.store.name}" described ${request.path} with sha256 "${info.sha256}" and size ${info.size}; a conforming store gives 64 lowercase hex digits and a size`);
     }

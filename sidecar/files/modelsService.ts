@@ -178,7 +178,7 @@ export function modelsService(cache: ModelCache): { implementation: ModelsServic
         const prefix = checkStorePrefix(call.request.folder);
         if (!prefix.ok) throw new FilesError(status.INVALID_ARGUMENT, prefix.message);
         const folder = prefix.path;
-        const files = await connections.get(store).listAll(folder);
+        const files = await connections.use(store, (connection) => connection.listAll(folder));
         const partials = await cache.listPartials();
         const folders = new Set<string>();
         const entries: StoreEntry[] = [];

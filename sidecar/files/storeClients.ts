@@ -102,22 +102,66 @@ export class StoreConnection {
   }
 }
 
-/** Connections to stores by address and token, made once and reused. */
+/**
+ * Connections to stores, one per store name, address and token, reused by every call.
+ * A store whose address or token changes (sidestream.modelStores, or another client's
+ * per-call store) gets a new connection, and the old one is retired, as is the least
+ * recently used one beyond `maxOpen`: a retired connection closes once the work using it ends.
+ */
 export class StoreConnections {
+  /** In order of last use, the most recent last. */
   private readonly connections = new Map<string, StoreConnection>();
+  private readonly leases = new Map<StoreConnection, number>();
+  private readonly retired = new Set<StoreConnection>();
 
-  get(store: ModelStore): StoreConnection {
+  constructor(private readonly maxOpen = 16) {}
+
+  /** Runs `work` with the store's connection, which stays open until `work` settles. */
+  async use<T>(store: ModelStore, work: (connection: StoreConnection) => Promise<T>): Promise<T> {
+    const connection = this.get(store);
+    this.leases.set(connection, (this.leases.get(connection) ?? 0) + 1);
+    try {
+      return await work(connection);
+    } finally {
+      const left = this.leases.get(connection)! - 1;
+      if (left > 0) this.leases.set(connection, left);
+      else {
+        this.leases.delete(connection);
+        if (this.retired.delete(connection)) connection.close();
+      }
+    }
+  }
+
+  /** How many connections are open: in use or kept for reuse. */
+  get openCount(): number {
+    return this.connections.size + this.retired.size;
+  }
+
+  private get(store: ModelStore): StoreConnection {
     const key = `${store.name}\0${store.address}\0${store.token}`;
     let connection = this.connections.get(key);
-    if (!connection) {
+    if (connection) this.connections.delete(key);
+    else {
+      for (const [otherKey, other] of this.connections) if (other.store.name === store.name) this.retire(otherKey, other);
       connection = new StoreConnection(store);
-      this.connections.set(key, connection);
+    }
+    this.connections.set(key, connection);
+    for (const [oldestKey, oldest] of this.connections) {
+      if (this.connections.size <= this.maxOpen) break;
+      this.retire(oldestKey, oldest);
     }
     return connection;
   }
 
+  private retire(key: string, connection: StoreConnection): void {
+    this.connections.delete(key);
+    if (this.leases.has(connection)) this.retired.add(connection);
+    else connection.close();
+  }
+
   closeAll(): void {
-    for (const connection of this.connections.values()) connection.close();
+    for (const connection of [...this.connections.values(), ...this.retired]) connection.close();
     this.connections.clear();
+    this.retired.clear();
   }
 }

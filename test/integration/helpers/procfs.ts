@@ -1,5 +1,6 @@
-// Reads the Linux process table from /proc, to prove that no process outlives the sidecar.
-import { readdirSync, readFileSync } from 'node:fs';
+// Reads the Linux process table from /proc, to prove that no process outlives the sidecar
+// and that it keeps no connection it should have closed.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { sleep } from './sidecar';
 
 export interface ProcessEntry {
@@ -57,4 +58,35 @@ export async function waitUntil(predicate: () => boolean, ms: number, message: (
     if (Date.now() > deadline) throw new Error(message());
     await sleep(everyMs);
   }
+}
+
+/** How many TCP connections process `pid` has established to `port` (on loopback, IPv4 or IPv6). */
+export function connectionsTo(pid: number, port: number): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1]!);
+    } catch {
+      // closed while we looked
+    }
+  }
+  const established = '01';
+  let count = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // "sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode"
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      const remotePort = Number.parseInt(fields[2]!.split(':')[1]!, 16);
+      if (fields[3] === established && remotePort === port && inodes.has(fields[9]!)) count++;
+    }
+  }
+  return count;
 }
