@@ -1,6 +1,7 @@
 // Model files: a 1 GiB fetch through the real sidecar from the real reference store on
 // loopback, against a plain copy of the same file in the same run; parallel ranges
 // against a per-stream cap; dedup across two sidecars; resume after SIGKILL; cache hits.
+import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -34,6 +35,22 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: nu
   const started = performance.now();
   const value = await work();
   return { value, seconds: (performance.now() - started) / 1000 };
+}
+
+const ceilingScript = join(__dirname, '..', 'ceilings', 'verified_transfer.py');
+
+/**
+ * Seconds of the fastest verified loopback transfer of `source` this machine allows
+ * (bench/ceilings/verified_transfer.py: sendfile, recv_into, write and sha256, all in C),
+ * or undefined without python3.
+ */
+function verifiedTransferSeconds(source: string, target: string, runs: number, sha256: string): number[] | undefined {
+  const run = spawnSync('python3', [ceilingScript, source, target, String(runs)], { encoding: 'utf8', timeout: 120_000 });
+  if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  if (run.status !== 0) throw new Error(`${ceilingScript} failed: ${run.stderr || run.error?.message}`);
+  const result = JSON.parse(run.stdout) as { seconds: number[]; sha256: string };
+  if (result.sha256 !== sha256) throw new Error(`${ceilingScript} got sha256 ${result.sha256}, expected ${sha256}`);
+  return result.seconds;
 }
 
 /** Reads a file from the store in `streams` parallel ranges into memory (and drops it): the transport alone. */
@@ -91,8 +108,9 @@ export const filesSuite: BenchSuite = {
 
       // Context, not targets: a copy through user space (1 MiB reads and writes, as any
       // program that moves bytes does), the store's raw gRPC read of the file into
-      // memory with the sidecar's channel settings (the transport's ceiling here), and
-      // sha256 of the file on one core (the verification every fetch does).
+      // memory with the sidecar's channel settings (the transport's ceiling here),
+      // sha256 of the file on one core (the verification every fetch does), and the
+      // fastest verified transfer over loopback that C code does here (no protocol).
       const streamCopies: number[] = [];
       for (let i = 0; i < 3; i += 1) {
         const target = join(work, `stream-copy-${i}.bin`);
@@ -101,6 +119,7 @@ export const filesSuite: BenchSuite = {
       }
       const hashes: number[] = [];
       for (let i = 0; i < 2; i += 1) hashes.push((await timed(() => sha256OfFile(join(storeRoot, 'model.bin')))).seconds);
+      const ceilingSeconds = verifiedTransferSeconds(join(storeRoot, 'model.bin'), join(work, 'ceiling.bin'), 3, sha256);
       const rawReads: number[] = [];
       for (let i = 0; i < 3; i += 1) rawReads.push((await timed(() => rawParallelRead(store.address, 'model.bin', size, 8))).seconds);
 
@@ -203,6 +222,8 @@ export const filesSuite: BenchSuite = {
         stream_copy_mb_s: round(size / MB / median(streamCopies)),
         grpc_read_mb_s: round(size / MB / median(rawReads)),
         sha256_mb_s: round(size / MB / median(hashes)),
+        verified_transfer_ceiling_mb_s: ceilingSeconds ? round(size / MB / median(ceilingSeconds)) : null,
+        verified_transfer_ceiling_vs_copy: ceilingSeconds ? round(size / MB / median(ceilingSeconds) / copyMbS, 3) : null,
         single_stream_mb_s: round(size / MB / one.seconds),
         parallel_mb_s: round(size / MB / many.seconds),
         parallel_speedup: round(one.seconds / many.seconds, 2),
