@@ -106,7 +106,7 @@ describe('the decode command', () => {
     assert.ok(!args.includes('-hwaccel'));
   });
 
-  test('several outputs: one split, a chain and a pipe each; JPEG full range with slice threads', () => {
+  test('several outputs: one split, a chain and a pipe each; JPEG full range', () => {
     const args = buildDecodeArgs(
       spec,
       [
@@ -121,8 +121,21 @@ describe('the decode command', () => {
       '[0:v:0]split=2[s0][s1];[s0]scale=640:360:out_range=full:flags=bilinear,format=yuv420p,showinfo@o0=checksum=0[o0];[s1]format=yuv420p,showinfo@o1=checksum=0[o1]',
     );
     const jpeg = args.slice(args.indexOf('[o0]') - 1, args.indexOf('pipe:3') + 1);
-    assert.deepEqual(jpeg, ['-map', '[o0]', '-fps_mode', 'passthrough', '-flush_packets', '1', '-c:v', 'mjpeg', '-q:v', '7', '-thread_type', 'slice', '-strict', 'unofficial', '-color_range', 'pc', '-f', 'image2pipe', 'pipe:3']);
+    assert.deepEqual(jpeg, ['-map', '[o0]', '-fps_mode', 'passthrough', '-flush_packets', '1', '-c:v', 'mjpeg', '-q:v', '7', '-strict', 'unofficial', '-color_range', 'pc', '-f', 'image2pipe', 'pipe:3']);
     assert.equal(args.at(-1), 'pipe:4');
     assert.throws(() => buildDecodeArgs(spec, [], source, { platform: 'linux', hwaccel: 'auto' }), /at least one output/);
+  });
+
+  test('JPEG is encoded with slice threads when frames come at their own pace, with frame threads when a file is read at full speed', () => {
+    const jpeg = [{ format: 'jpeg' as const, width: 640, height: 360, jpegQuality: 5 }];
+    const encoderThreads = (uri: string) => {
+      const args = buildDecodeArgs(parseSourceUri(uri, 'linux'), jpeg, source, { platform: 'linux', hwaccel: 'none' });
+      const encoder = args.slice(args.indexOf('mjpeg'));
+      return encoder.includes('-thread_type') ? encoder[encoder.indexOf('-thread_type') + 1] : 'ffmpeg default (frame)';
+    };
+    assert.equal(encoderThreads('file:///media/a.mp4'), 'ffmpeg default (frame)');
+    assert.equal(encoderThreads('file:///media/a.mp4?realtime=1'), 'slice');
+    assert.equal(encoderThreads('test:video?size=1280x720&rate=30'), 'slice');
+    assert.equal(encoderThreads('rtsp://127.0.0.1:8554/cam'), 'slice');
   });
 });
