@@ -37,6 +37,13 @@ const tickMs = 250;
 const rembEveryMs = 1000;
 /** How long describe() waits for the first keyframe (or audio packet). */
 const describeTimeoutMs = 10_000;
+/**
+ * From the offer to the first media packet: ICE checks and the DTLS handshake, whose
+ * lost packets are resent after 1 s, then 2 s… A lossy link takes seconds, so the idle
+ * timeout (seconds without media) starts counting at the first packet, and until then
+ * the session has this long or the idle timeout, whichever is longer.
+ */
+const firstMediaTimeoutMs = 15_000;
 
 /**
  * One WHIP publisher: a werift peer connection that only receives, its tracks turned
@@ -66,7 +73,9 @@ export class WhipSession implements MediaFeed {
   private pliTimer: NodeJS.Timeout | undefined;
   private lastRembAt = 0;
   private rembSent = 0;
-  private lastPacketAt = Date.now();
+  private readonly createdAt = Date.now();
+  /** When the last RTP packet arrived; undefined before the first. */
+  private lastPacketAt: number | undefined;
   private readonly timer: NodeJS.Timeout;
   private readonly described: Promise<void>;
   private markDescribed!: () => void;
@@ -226,7 +235,13 @@ export class WhipSession implements MediaFeed {
 
   private tick(): void {
     const now = Date.now();
-    if (now - this.lastPacketAt > this.options.idleTimeoutMs) {
+    if (this.lastPacketAt === undefined) {
+      const allowedMs = Math.max(firstMediaTimeoutMs, this.options.idleTimeoutMs);
+      if (now - this.createdAt > allowedMs) {
+        this.end(`no media from the publisher within ${(allowedMs / 1000).toFixed(1)} s of its offer (ICE ${this.pc.iceConnectionState})`);
+        return;
+      }
+    } else if (now - this.lastPacketAt > this.options.idleTimeoutMs) {
       this.end(`no media from the publisher for ${(this.options.idleTimeoutMs / 1000).toFixed(1)} s`);
       return;
     }
@@ -291,7 +306,7 @@ export class WhipSession implements MediaFeed {
       ...(this.video ? { video: this.video.stats.figures(now) } : {}),
       ...(this.audio ? { audio: this.audio.stats.figures(now) } : {}),
       rembBitRate: this.rembSent,
-      lastPacketAgeMs: now - this.lastPacketAt,
+      lastPacketAgeMs: now - (this.lastPacketAt ?? this.createdAt),
     };
   }
 

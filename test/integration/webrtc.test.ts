@@ -333,6 +333,22 @@ describe('WHIP publishing from Chromium', () => {
     }
   });
 
+  test('a handshake slower than the idle timeout (the answer held back 3.5 s): the session waits for the first media', async () => {
+    const slow = await publish(browser, publishUrl, { name: 'slowstart', token, codec: 'vp8', width: 320, height: 240, audio: false, answerDelayMs: idleTimeoutSeconds * 1000 + 1500 });
+    try {
+      assert.ok(Date.now() - (await slow.postedAt()) >= idleTimeoutSeconds * 1000 + 1500, 'the page went live after the idle timeout');
+      await client.open({ uri: 'whip:slowstart', id: 'slowstart' });
+      const { done } = client.collect({ streamId: 'slowstart', format: FrameFormat.FRAME_FORMAT_I420 }, 30);
+      const result = await done;
+      assert.equal(result.error, undefined, result.error?.message);
+      assert.equal(result.frames.length, 30);
+    } finally {
+      await slow.stop().catch(() => undefined);
+      await slow.close();
+      await client.close('slowstart').catch(() => undefined);
+    }
+  });
+
   test('a publisher that vanishes without DELETE: the session times out, the stream goes to ended, its ffmpeg exits', async () => {
     const relay = new LossyRelay(0);
     await relay.start();

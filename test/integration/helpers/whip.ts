@@ -30,6 +30,8 @@ export interface PublishOptions {
   audio?: boolean;
   /** Rewrites the SDP answer before the page sees it (a relay in front of the sidecar). */
   rewriteAnswer?: (sdp: string) => string;
+  /** Holds the answer back this long after the sidecar made it (a slow network's handshake). */
+  answerDelayMs?: number;
 }
 
 export interface Publisher {
@@ -51,12 +53,13 @@ export interface Publisher {
  */
 export async function publish(browser: Browser, publishUrl: string, options: PublishOptions, timeoutMs = 20_000): Promise<Publisher> {
   const page = await browser.newPage();
-  if (options.rewriteAnswer) {
-    const rewrite = options.rewriteAnswer;
+  if (options.rewriteAnswer || options.answerDelayMs) {
+    const rewrite = options.rewriteAnswer ?? ((sdp: string) => sdp);
     await page.route('**/whip/**', async (route) => {
       if (route.request().method() !== 'POST') return route.continue();
       const response = await route.fetch();
       const body = await response.text();
+      if (options.answerDelayMs) await new Promise((resolve) => setTimeout(resolve, options.answerDelayMs));
       await route.fulfill({ response, body: response.status() === 201 ? rewrite(body) : body });
     });
   }
