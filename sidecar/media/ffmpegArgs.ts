@@ -1,5 +1,5 @@
 import { type RecordingPlan, recordingOutputArgs, recordingVideoChain } from './recordingArgs';
-import { type InputOptions, inputArgs, inputStreams, regionCrop } from './sourceArgs';
+import { type InputOptions, inputArgs, inputStreams, lowLatencyThreads, regionCrop } from './sourceArgs';
 import type { AudioOutputSpec, FrameFormatName, OutputSpec, SampleFormatName, SourceSpec } from './types';
 
 /**
@@ -117,14 +117,12 @@ function outputChain(output: ResolvedOutput, source: ResolvedSize, index: number
 }
 
 /**
- * Frames that arrive at their own pace (a live source, a file played in real time) are
- * encoded with slice threads: frame threads would hold one frame per thread, which is
- * latency. A file read as fast as it decodes keeps ffmpeg's frame threads, which let
- * ffmpeg scale the next frame while the last is encoded: 4-5 % more JPEG previews per
- * second here, on 2 cores shared with the sidecar and its subscriber.
+ * JPEG of frames that arrive at their own pace (a live source, a file played in real
+ * time) is encoded with `lowLatencyThreads`. A file read as fast as it decodes keeps
+ * ffmpeg's frame threads, which let ffmpeg scale the next frame while the last is
+ * encoded: 4-5 % more JPEG previews per second here, on 2 cores shared with the sidecar
+ * and its subscriber.
  */
-const pacedEncoderThreads = ['-thread_type', 'slice'];
-
 function outputArgs(output: ResolvedOutput, index: number, paced: boolean): string[] {
   const common = ['-map', `[${outputLabel(index)}]`, '-fps_mode', 'passthrough', '-flush_packets', '1'];
   const target = `pipe:${3 + index}`;
@@ -133,7 +131,7 @@ function outputArgs(output: ResolvedOutput, index: number, paced: boolean): stri
       ...common,
       '-c:v', 'mjpeg',
       '-q:v', String(output.jpegQuality),
-      ...(paced ? pacedEncoderThreads : []),
+      ...(paced ? lowLatencyThreads : []),
       '-strict', 'unofficial',
       '-color_range', 'pc',
       '-f', 'image2pipe',

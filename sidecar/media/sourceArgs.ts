@@ -47,7 +47,7 @@ export function lavfiSource(spec: Extract<SourceSpec, { kind: 'test' }>): string
  * Frame threads make a decoder (and the mjpeg encoder) hold one frame per thread:
  * latency a live source should not pay. Slice threads keep the parallelism.
  */
-const liveDecoderThreads = ['-thread_type', 'slice'];
+export const lowLatencyThreads = ['-thread_type', 'slice'];
 
 /** Which input of the command holds the video and which the audio, as ffmpeg stream specifiers. */
 export interface InputStreams {
@@ -119,14 +119,14 @@ export function inputArgs(spec: SourceSpec, options: InputOptions): string[] {
     case 'camera':
       // Its timestamps are the capture clock: keep them. (A camera may send H264, whose
       // first keyframe -fflags nobuffer would drop.)
-      args.push('-copyts', ...liveDecoderThreads);
+      args.push('-copyts', ...lowLatencyThreads);
       break;
     case 'mic':
       // Its timestamps are the capture clock: keep them; nothing to probe in raw PCM.
       args.push('-copyts', '-fflags', 'nobuffer');
       break;
     case 'network':
-      args.push(...liveDecoderThreads);
+      args.push(...lowLatencyThreads);
       break;
     case 'feed': {
       // Its inputs are pipes after the outputs' (see buildDecodeArgs). The feed's demuxer
@@ -136,7 +136,7 @@ export function inputArgs(spec: SourceSpec, options: InputOptions): string[] {
       return [
         ...args,
         '-copyts',
-        ...liveDecoderThreads,
+        ...lowLatencyThreads,
         ...(options.feedInputs ?? []).flatMap((input, i) => [...input.demuxerArgs, '-i', `pipe:${first + i}`]),
       ];
     }

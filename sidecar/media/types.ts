@@ -163,6 +163,7 @@ export interface DecodedFrame {
   height: number;
   format: FrameFormatName;
   data: Buffer;
+  /** As in QueuedMedia: the frame becomes each subscriber's queued media. */
   release?: () => void;
 }
 

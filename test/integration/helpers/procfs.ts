@@ -60,7 +60,7 @@ export async function waitUntil(predicate: () => boolean, ms: number, message: (
   }
 }
 
-/** How many TCP connections process `pid` has established to `port` (on loopback, IPv4 or IPv6). */
+/** How many TCP connections process `pid` has established to a remote `port` (IPv4 or IPv6). */
 export function connectionsTo(pid: number, port: number): number {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
